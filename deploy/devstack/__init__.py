@@ -1,1 +1,1 @@
-"""Development stack: the embedded database server and the local RabbitMQ, for make run and the tests."""
+"""Development stack: the embedded database server and local RabbitMQ, for make run and tests."""

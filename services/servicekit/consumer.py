@@ -1,0 +1,230 @@
+"""Consuming a service's queues: dispatch by type, inbox, retries with backoff, dead letters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from pydantic import ValidationError
+
+from contracts import Contract, RemoteError
+from servicekit.bus import Bus
+from servicekit.correlation import bind_correlation_id
+from servicekit.errors import ServiceError
+from servicekit.inbox import Inbox
+from servicekit.messages import context_of, encode
+from servicekit.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED
+from servicekit.router import Router
+from servicekit.topology import declare_query_queue, declare_service_queue
+
+log = structlog.get_logger("servicekit.consumer")
+
+ATTEMPT_HEADER = "x-attempt"
+DEATH_REASON_HEADER = "x-death-reason"
+
+
+def validation_summary(error: ValidationError) -> str:
+    """A validation error in one line, without the offending input (it may hold secrets)."""
+    parts = [
+        f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}"
+        for item in error.errors(include_input=False, include_url=False)
+    ]
+    return "; ".join(parts)[:500]
+
+
+class Consumer:
+    """Runs one service's handlers against its queues."""
+
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        router: Router,
+        inbox: Inbox | None,
+        prefetch: int,
+        delivery_limit: int,
+        retry_delays_ms: list[int],
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.bus = bus
+        self.router = router
+        self.inbox = inbox
+        self.prefetch = prefetch
+        self.delivery_limit = delivery_limit
+        self.retry_delays_ms = retry_delays_ms
+        self.on_committed = on_committed
+        self.queue_name = bus.topology.service_queue(bus.service)
+        self._channels: list[AbstractChannel] = []
+
+    async def start(self) -> None:
+        """Declare the queues and start consuming; aio-pika resumes them after a reconnect."""
+        if self.router.routes:
+            channel = await self._channel()
+            queue = await declare_service_queue(
+                channel,
+                self.bus.topology,
+                self.bus.service,
+                event_types=self.router.event_types,
+                delivery_limit=self.delivery_limit,
+                retry_delays_ms=self.retry_delays_ms,
+            )
+            await queue.consume(self._handle)
+        if self.router.answers:
+            channel = await self._channel()
+            queries = await declare_query_queue(channel, self.bus.topology, self.bus.service)
+            await queries.consume(self._answer)
+
+    async def stop(self) -> None:
+        """Stop consuming; unacknowledged messages return to their queues."""
+        for channel in self._channels:
+            if not channel.is_closed:
+                await channel.close()
+        self._channels.clear()
+
+    async def _channel(self) -> AbstractChannel:
+        channel = await self.bus.connection.channel()
+        await channel.set_qos(prefetch_count=self.prefetch)
+        self._channels.append(channel)
+        return channel
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        message_type = message.type or ""
+        route = self.router.routes.get(message_type)
+        if route is None:
+            await self._dead_letter(message, f"unknown message type {message_type!r}")
+            return
+        if not message.message_id:
+            await self._dead_letter(message, "message has no message_id")
+            return
+        try:
+            body = route.model.model_validate_json(message.body)
+        except ValidationError as invalid:
+            await self._dead_letter(message, f"invalid body: {validation_summary(invalid)}")
+            return
+        attempt = _attempt_of(message)
+        context = context_of(
+            message, attempt=attempt, final_attempt=attempt > len(self.retry_delays_ms)
+        )
+        bind_correlation_id(
+            context.correlation_id, message_id=context.message_id, message_type=message_type
+        )
+        try:
+            if self.inbox is not None and await self.inbox.seen(context.message_id):
+                MESSAGES_CONSUMED.labels(self.bus.service, message_type, "duplicate").inc()
+                await message.ack()
+                return
+            started = time.perf_counter()
+            await route.handler(body, context)
+            HANDLER_SECONDS.labels(self.bus.service, message_type).observe(
+                time.perf_counter() - started
+            )
+            if self.inbox is not None:
+                await self.inbox.record(context.message_id, message_type)
+        except Exception as failure:
+            await self._retry_or_dead_letter(message, attempt, failure)
+            return
+        await message.ack()
+        MESSAGES_CONSUMED.labels(self.bus.service, message_type, "handled").inc()
+        log.debug("message_handled")
+        self.on_committed()
+
+    async def _retry_or_dead_letter(
+        self, message: AbstractIncomingMessage, attempt: int, failure: Exception
+    ) -> None:
+        message_type = message.type or ""
+        if attempt > len(self.retry_delays_ms):
+            log.error("handler_gave_up", attempt=attempt, error=repr(failure))
+            await self._dead_letter(message, f"handler failed {attempt} times: {failure!r}")
+            return
+        delay = self.retry_delays_ms[attempt - 1]
+        log.warning(
+            "handler_failed_will_retry", attempt=attempt, delay_ms=delay, error=repr(failure)
+        )
+        retry = _copy(message, {ATTEMPT_HEADER: attempt + 1})
+        try:
+            await self.bus.publish_raw(
+                "", self.bus.topology.retry_queue(self.queue_name, delay), retry
+            )
+        except Exception:
+            log.exception("retry_publish_failed")
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+        MESSAGES_CONSUMED.labels(self.bus.service, message_type, "retried").inc()
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
+        log.error("message_dead_lettered", reason=reason, message_type=message.type)
+        dead = _copy(message, {DEATH_REASON_HEADER: reason[:1000]})
+        try:
+            await self.bus.publish_raw(self.bus.topology.dead_letters, self.queue_name, dead)
+        except Exception:
+            log.exception("dead_letter_publish_failed")
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+        MESSAGES_CONSUMED.labels(self.bus.service, message.type or "", "dead_lettered").inc()
+
+    async def _answer(self, message: AbstractIncomingMessage) -> None:
+        route = self.router.answers.get(message.type or "")
+        reply: Contract
+        if route is None:
+            reply = RemoteError(code="unknown_type", message=f"no answer for {message.type!r}")
+        else:
+            bind_correlation_id(message.correlation_id or "", message_type=message.type or "")
+            reply = await self._call(route.model, route.handler, message)
+        if message.reply_to:
+            outgoing = aio_pika.Message(
+                body=encode(reply),
+                content_type="application/json",
+                type=reply.TYPE,
+                correlation_id=message.correlation_id,
+                app_id=self.bus.service,
+                headers={"in_reply_to": message.message_id or ""},
+            )
+            # Not mandatory: RabbitMQ returns mandatory publishes to direct reply-to.
+            await self.bus.publish_raw("", message.reply_to, outgoing, mandatory=False)
+        await message.ack()
+
+    async def _call(
+        self, model: type[Contract], handler: Any, message: AbstractIncomingMessage
+    ) -> Contract:
+        try:
+            body = model.model_validate_json(message.body)
+        except ValidationError as invalid:
+            return RemoteError(code="invalid_request", message=validation_summary(invalid))
+        context = context_of(message, attempt=1, final_attempt=True)
+        try:
+            started = time.perf_counter()
+            result: Contract = await handler(body, context)
+            HANDLER_SECONDS.labels(self.bus.service, model.TYPE).observe(
+                time.perf_counter() - started
+            )
+            return result
+        except ServiceError as failure:
+            return RemoteError(code=failure.code, message=failure.message)
+        except Exception:
+            log.exception("answer_failed")
+            return RemoteError(code="internal", message="internal error")
+
+
+def _attempt_of(message: AbstractIncomingMessage) -> int:
+    value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
+    return value if isinstance(value, int) and value >= 1 else 1
+
+
+def _copy(message: AbstractIncomingMessage, extra_headers: dict[str, Any]) -> aio_pika.Message:
+    return aio_pika.Message(
+        body=message.body,
+        content_type=message.content_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        type=message.type,
+        timestamp=message.timestamp,
+        app_id=message.app_id,
+        headers={**(message.headers or {}), **extra_headers},
+    )

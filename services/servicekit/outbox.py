@@ -1,0 +1,114 @@
+"""The outbox: messages written in the same document as the change that produced them.
+
+A state change and the messages it causes are one single-document write: the messages go in
+the document's `_outbox` array and `_outbox_pending` is set. The relay publishes them with
+confirms, then pulls them out. A crash anywhere loses nothing: unpublished messages stay in
+their documents, and a message published twice is deduplicated by the consumers' inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from pymongo.asynchronous.database import AsyncDatabase
+
+from servicekit.bus import Bus
+from servicekit.messages import Outgoing
+from servicekit.metrics import OUTBOX_BACKLOG
+
+OUTBOX = "_outbox"
+PENDING = "_outbox_pending"
+
+log = structlog.get_logger("servicekit.outbox")
+
+
+def with_outbox(document: dict[str, Any], *messages: Outgoing) -> dict[str, Any]:
+    """A new document carrying `messages` in its outbox (for insert_one)."""
+    return {**document, OUTBOX: [m.to_document() for m in messages], PENDING: bool(messages)}
+
+
+def add_outbox(update: dict[str, Any], *messages: Outgoing) -> dict[str, Any]:
+    """An update that also appends `messages` to the document's outbox."""
+    merged = {operator: dict(fields) for operator, fields in update.items()}
+    merged.setdefault("$push", {})[OUTBOX] = {"$each": [m.to_document() for m in messages]}
+    merged.setdefault("$set", {})[PENDING] = True
+    return merged
+
+
+class OutboxRelay:
+    """Publishes pending outbox messages of the given collections, then removes them."""
+
+    def __init__(
+        self,
+        *,
+        db: AsyncDatabase[dict[str, Any]],
+        collections: Iterable[str],
+        bus: Bus,
+        poll_seconds: float,
+        batch: int = 100,
+    ) -> None:
+        self.db = db
+        self.collections = list(collections)
+        self.bus = bus
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self._wake = asyncio.Event()
+
+    async def create_indexes(self) -> None:
+        """Index the pending flag so the relay never scans."""
+        for name in self.collections:
+            await self.db[name].create_index(PENDING)
+
+    def kick(self) -> None:
+        """Publish soon: something was just written to an outbox."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Relay forever: after every kick, and every `poll_seconds` in case a kick was missed."""
+        failures = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wake.wait(), self.poll_seconds * (2 ** min(failures, 5))
+                )
+            self._wake.clear()
+            try:
+                while await self.drain_once() > 0:
+                    pass
+                failures = 0
+            except Exception as failure:
+                failures += 1
+                log.warning("outbox_relay_failed", error=repr(failure), failures=failures)
+
+    async def drain_once(self) -> int:
+        """Publish one batch of pending messages from each collection; the number published."""
+        published = 0
+        for name in self.collections:
+            collection = self.db[name]
+            async for document in collection.find({PENDING: True}, {OUTBOX: 1}).limit(self.batch):
+                messages = [Outgoing.from_document(m) for m in document.get(OUTBOX, [])]
+                if messages:
+                    await self.bus.publish_many(messages)
+                    ids = [m.message_id for m in messages]
+                    await collection.update_one(
+                        {"_id": document["_id"]},
+                        {"$pull": {OUTBOX: {"message_id": {"$in": ids}}}},
+                    )
+                    published += len(messages)
+                await collection.update_one(
+                    {"_id": document["_id"], OUTBOX: []}, {"$set": {PENDING: False}}
+                )
+        if published:
+            OUTBOX_BACKLOG.labels(self.bus.service).set(await self.backlog())
+        return published
+
+    async def backlog(self) -> int:
+        """How many documents hold unpublished messages."""
+        total = 0
+        for name in self.collections:
+            total += await self.db[name].count_documents({PENDING: True})
+        return total

@@ -1,0 +1,153 @@
+"""The runtime of one service: store, bus, consumers, outbox relay, ops HTTP, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiohttp import web
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.privacy import DataCategory, InventoryAnnounced
+from servicekit.bus import Bus
+from servicekit.consumer import Consumer
+from servicekit.http import READINESS, SERVICE_NAME, add_ops_routes, observe
+from servicekit.inbox import Inbox
+from servicekit.outbox import OutboxRelay
+from servicekit.privacy import PrivacyHandler, join_privacy
+from servicekit.router import Router
+from servicekit.settings import ServiceSettings
+from servicekit.store import Document, Store
+from servicekit.topology import Topology
+
+log = structlog.get_logger("servicekit.service")
+
+StartupStep = Callable[[], Awaitable[None]]
+BackgroundTask = Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class Service:
+    """Everything one service process runs; `create_app` of each service fills it in."""
+
+    name: str
+    settings: ServiceSettings
+    bus: Bus
+    store: Store | None
+    relay: OutboxRelay | None
+    router: Router = field(default_factory=Router)
+    inventory: list[DataCategory] = field(default_factory=list)
+    startup: list[StartupStep] = field(default_factory=list)
+    after_start: list[StartupStep] = field(default_factory=list)
+    background: list[BackgroundTask] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, name: str, settings: ServiceSettings, *, stateless: bool = False) -> Service:
+        """A service with its bus (and, unless stateless, its store) built from settings."""
+        bus = Bus(url=settings.amqp_url, topology=Topology(settings.bus_namespace), service=name)
+        if stateless:
+            return cls(name=name, settings=settings, bus=bus, store=None, relay=None)
+        store = Store(url=settings.mongo_url, database=settings.database_name(name))
+        relay = OutboxRelay(
+            db=store.db, collections=[], bus=bus, poll_seconds=settings.outbox_poll_seconds
+        )
+        return cls(name=name, settings=settings, bus=bus, store=store, relay=relay)
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        """The service's own database."""
+        if self.store is None:
+            raise RuntimeError(f"{self.name} is stateless and has no database")
+        return self.store.db
+
+    @property
+    def outbox(self) -> OutboxRelay:
+        """The service's outbox relay."""
+        if self.relay is None:
+            raise RuntimeError(f"{self.name} is stateless and has no outbox")
+        return self.relay
+
+    def join_privacy(self, inventory: list[DataCategory], handler: PrivacyHandler) -> None:
+        """Become a data-owning service: announce the inventory, answer privacy commands."""
+        self.inventory = inventory
+        join_privacy(
+            router=self.router,
+            service=self.name,
+            inventory=inventory,
+            handler=handler,
+            db=self.db,
+            bus=self.bus,
+            relay=self.outbox,
+        )
+
+    async def readiness(self) -> dict[str, bool]:
+        """The checks /readyz reports."""
+        checks = {"bus": self.bus.is_connected}
+        if self.store is not None:
+            checks["store"] = await self.store.ping()
+        return checks
+
+    def http_app(self) -> web.Application:
+        """The aiohttp app: ops endpoints, and the whole lifecycle in its cleanup context."""
+        app = web.Application(middlewares=[observe])
+        app[SERVICE_NAME] = self.name
+        app[READINESS] = self.readiness
+        add_ops_routes(app)
+        app.cleanup_ctx.append(self._lifecycle)
+        return app
+
+    async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
+        if self.relay is not None:
+            await self.relay.create_indexes()
+        for step in self.startup:
+            await step()
+        await self._connect_bus()
+        relay = self.relay
+        consumer = Consumer(
+            bus=self.bus,
+            router=self.router,
+            inbox=Inbox(self.store.db) if self.store is not None else None,
+            prefetch=self.settings.prefetch,
+            delivery_limit=self.settings.delivery_limit,
+            retry_delays_ms=self.settings.retry_delays_ms,
+            on_committed=relay.kick if relay is not None else lambda: None,
+        )
+        await consumer.start()
+        jobs = [*self.background, *([relay.run] if relay is not None else [])]
+        tasks = [asyncio.create_task(job()) for job in jobs]
+        if self.inventory:
+            await self.bus.publish(InventoryAnnounced(service=self.name, categories=self.inventory))
+        for step in self.after_start:
+            await step()
+        log.info("service_started", namespace=self.settings.bus_namespace)
+        yield
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await consumer.stop()
+        await self.bus.close()
+        if self.store is not None:
+            await self.store.close()
+        log.info("service_stopped")
+
+    async def _connect_bus(self, attempts: int = 30) -> None:
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.bus.connect()
+                return
+            except (OSError, ConnectionError) as failure:
+                if attempt == attempts:
+                    raise
+                log.warning("bus_unreachable_retrying", attempt=attempt, error=repr(failure))
+                await asyncio.sleep(1)
+
+
+def run(app: web.Application, settings: ServiceSettings) -> None:
+    """Serve the app until SIGINT or SIGTERM, then shut down cleanly."""
+    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None)

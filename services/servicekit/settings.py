@@ -1,0 +1,33 @@
+"""Settings every service shares, read from environment variables with local defaults."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """The common settings; each service subclasses it to add its own."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    amqp_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/")
+    mongo_url: str = Field(default="mongodb://127.0.0.1:27117/")
+    bus_namespace: str = Field(default="esim", pattern=r"^[a-z][a-z0-9_-]{0,40}$")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    prefetch: int = Field(default=32, ge=1, le=1000)
+    delivery_limit: int = Field(default=5, ge=1, description="Quorum x-delivery-limit.")
+    retry_delays_ms: list[int] = Field(
+        default=[1000, 5000, 30000], description="Backoff before each retry of a failed handler."
+    )
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    query_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    def database_name(self, service: str) -> str:
+        """Each service owns one database; the namespace keeps test runs apart."""
+        return f"{self.bus_namespace}_{service}".replace("-", "_")

@@ -1,0 +1,88 @@
+"""Test infrastructure: the RabbitMQ broker and the MongoDB-compatible store for the whole session.
+
+- `amqp_url`: $AMQP_URL, else the local broker (started, or installed, when none answers).
+- `mongo_url`: $MONGO_URL, else an embedded server ($STORE_SERVER picks ferretdb or nx) on a
+  free port with a fresh data directory, so the suite runs beside `make run`.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+from devstack.errors import DevstackError
+from devstack.net import free_port
+from devstack.rabbitmq import amqp_url_from_env, ensure_rabbitmq, redact
+from devstack.store_server import STORE_SERVER_ENV, choose_kind, kind_from_env, start_store_server
+
+MONGO_URL_ENV = "MONGO_URL"
+
+_started: list[str] = []
+
+
+def _terminal_say(config: pytest.Config) -> Callable[[str], None]:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(message: str) -> None:
+        line = f"devstack: {message}"
+        if reporter is not None:
+            reporter.write_line(line)
+        else:
+            print(line, flush=True)
+
+    return say
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say which store server and which broker this session uses."""
+    mongo = os.environ.get(MONGO_URL_ENV)
+    if mongo:
+        store = f"store server: {MONGO_URL_ENV}={mongo}"
+    else:
+        try:
+            kind, reason = choose_kind(kind_from_env())
+            store = f"store server: embedded {kind} on a free port ({reason})"
+        except DevstackError as exc:
+            store = f"store server: cannot choose ({exc})"
+    return [store, f"broker: {redact(amqp_url_from_env())}"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Repeat what the session actually started, with how long it took."""
+    for line in _started:
+        terminalreporter.write_line(f"devstack: {line}")
+
+
+@pytest.fixture(scope="session")
+def amqp_url(pytestconfig: pytest.Config) -> str:
+    """The AMQP URL of a broker that answers; fails the session with what to install if none."""
+    url = amqp_url_from_env()
+    try:
+        _started.append(ensure_rabbitmq(url, say=_terminal_say(pytestconfig)))
+    except DevstackError as exc:
+        pytest.fail(f"no RabbitMQ broker: {exc}", pytrace=False)
+    return url
+
+
+@pytest.fixture(scope="session")
+def mongo_url(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """$MONGO_URL, else the URL of an embedded store server started for this session."""
+    external = os.environ.get(MONGO_URL_ENV)
+    if external:
+        yield external
+        return
+    try:
+        server = start_store_server(
+            kind_from_env(),
+            tmp_path_factory.mktemp("store"),
+            free_port(),
+            say=_terminal_say(pytestconfig),
+        )
+    except DevstackError as exc:
+        pytest.fail(f"no embedded store server ({STORE_SERVER_ENV}): {exc}", pytrace=False)
+    _started.append(f"store server {server.describe()}, ready in {server.started_in:.1f} s")
+    try:
+        yield server.url
+    finally:
+        server.stop()
