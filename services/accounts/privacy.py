@@ -1,0 +1,144 @@
+"""The accounts service's answers to privacy commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from accounts import store
+from accounts.store import Db
+from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
+from servicekit.clock import utcnow
+
+LEDGER_YEARS = 7
+
+
+def _contact_ids_filter(ids: list[str]) -> dict[str, Any]:
+    return {"_id": {"$in": ids}}
+
+
+class AccountsPrivacy:
+    """Locate, export, erase, restrict and rectify a subject's data held by accounts."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    async def _contacts(self, subject: SubjectRef) -> list[dict[str, Any]]:
+        """Contacts found by each identifier the subject gives (one indexed query each)."""
+        found: dict[str, dict[str, Any]] = {}
+        identifiers = subject.identifiers()
+        for field in ("email", "phone", "partner_id"):
+            if field in identifiers:
+                async for doc in self.db[store.CONTACTS].find({field: identifiers[field]}):
+                    found[doc["_id"]] = doc
+        return list(found.values())
+
+    async def _ledger_count(self, subject: SubjectRef) -> int:
+        partner_id = subject.partner_id
+        if partner_id is None:
+            return 0
+        return await self.db[store.LEDGER].count_documents({"partner_id": partner_id})
+
+    async def locate(self, subject: SubjectRef) -> list[CategoryOutcome]:
+        """Contacts matching the subject, and the partner's ledger entries."""
+        contacts = await self._contacts(subject)
+        ledger = await self._ledger_count(subject)
+        return [
+            CategoryOutcome(
+                category="contact_people",
+                records=len(contacts),
+                disposition=Disposition.FOUND if contacts else Disposition.NONE_HELD,
+            ),
+            CategoryOutcome(
+                category="balance_ledger",
+                records=ledger,
+                disposition=Disposition.FOUND if ledger else Disposition.NONE_HELD,
+            ),
+        ]
+
+    async def export(self, subject: SubjectRef) -> dict[str, Any]:
+        """The subject's contact records, with readable field names."""
+        contacts = await self._contacts(subject)
+        return {
+            "contact_people": [
+                {
+                    "name": doc.get("name"),
+                    "email": doc.get("email"),
+                    "phone": doc.get("phone"),
+                    "role": doc.get("role"),
+                    "restricted": bool(doc.get("restricted", False)),
+                }
+                for doc in contacts
+            ]
+        }
+
+    async def erase(self, subject: SubjectRef) -> list[CategoryOutcome]:
+        """Contacts deleted; ledger entries retained for 7 years under the legal obligation."""
+        ids = [doc["_id"] for doc in await self._contacts(subject)]
+        deleted = (
+            await self.db[store.CONTACTS].delete_many(_contact_ids_filter(ids))
+        ).deleted_count
+        outcomes = [
+            CategoryOutcome(
+                category="contact_people",
+                records=deleted,
+                disposition=Disposition.DELETED if deleted else Disposition.NONE_HELD,
+            )
+        ]
+        ledger = await self._ledger_count(subject)
+        if ledger:
+            outcomes.append(
+                CategoryOutcome(
+                    category="balance_ledger",
+                    records=ledger,
+                    disposition=Disposition.RETAINED,
+                    legal_basis=LegalBasis.LEGAL_OBLIGATION,
+                    retained_until=(utcnow() + timedelta(days=365 * LEDGER_YEARS)).date(),
+                    note="Transaction records are kept for 7 years for accounting law.",
+                )
+            )
+        return outcomes
+
+    async def restrict(
+        self, subject: SubjectRef, *, restricted: bool, objection: bool
+    ) -> list[CategoryOutcome]:
+        """Flag (or unflag) the subject's contact records."""
+        ids = [doc["_id"] for doc in await self._contacts(subject)]
+        result = await self.db[store.CONTACTS].update_many(
+            _contact_ids_filter(ids), {"$set": {"restricted": restricted, "objection": objection}}
+        )
+        changed = result.matched_count
+        disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
+        return [
+            CategoryOutcome(
+                category="contact_people",
+                records=changed,
+                disposition=disposition if changed else Disposition.NONE_HELD,
+            )
+        ]
+
+    async def rectify(self, subject: SubjectRef, changes: dict[str, str]) -> list[CategoryOutcome]:
+        """Correct name, email or phone of the subject's contact records; record the change."""
+        allowed = {
+            key: value for key, value in changes.items() if key in {"name", "email", "phone"}
+        }
+        if "email" in allowed:
+            allowed["email"] = allowed["email"].lower()
+        ids = [doc["_id"] for doc in await self._contacts(subject)]
+        changed = 0
+        if allowed:
+            result = await self.db[store.CONTACTS].update_many(
+                _contact_ids_filter(ids),
+                {
+                    "$set": allowed,
+                    "$push": {"rectifications": {"fields": sorted(allowed), "at": utcnow()}},
+                },
+            )
+            changed = result.matched_count
+        return [
+            CategoryOutcome(
+                category="contact_people",
+                records=changed,
+                disposition=Disposition.RECTIFIED if changed else Disposition.NONE_HELD,
+            )
+        ]

@@ -1,0 +1,76 @@
+"""The demo partner `make run` seeds: a partner, a contact, a key with every scope, a balance."""
+
+from __future__ import annotations
+
+from accounts import apikeys, store
+from accounts.store import Db
+from contracts.accounts import Scope
+from servicekit.clock import utcnow
+
+DEMO_PARTNER_ID = "ptn_demo"
+DEMO_CONTACT_EMAIL = "demo.contact@example.com"
+DEMO_BALANCE_MINOR = 100_000
+DEMO_CURRENCY = "EUR"
+
+
+async def seed_demo(db: Db, *, pepper: str, api_key: str) -> None:
+    """Create the demo partner (idempotent: running it again changes nothing but the key)."""
+    parsed = apikeys.parse(api_key)
+    if parsed is None:
+        raise ValueError("the demo API key is not a well-formed esk_ key")
+    now = utcnow()
+    await db[store.PARTNERS].update_one(
+        {"_id": DEMO_PARTNER_ID},
+        {
+            "$setOnInsert": {
+                "business_name": "Demo Travel Ltd",
+                "status": "active",
+                "currency": DEMO_CURRENCY,
+                "created_at": now,
+            }
+        },
+        upsert=True,
+    )
+    await db[store.CONTACTS].update_one(
+        {"_id": "con_demo"},
+        {
+            "$setOnInsert": {
+                "partner_id": DEMO_PARTNER_ID,
+                "name": "Dana Demo",
+                "email": DEMO_CONTACT_EMAIL,
+                "phone": "+4915112345678",
+                "role": "owner",
+                "created_at": now,
+            }
+        },
+        upsert=True,
+    )
+    await db[store.API_KEYS].update_one(
+        {"_id": parsed.key_id},
+        {
+            "$set": {
+                "partner_id": DEMO_PARTNER_ID,
+                "prefix": parsed.prefix,
+                "mode": parsed.mode,
+                "scopes": [scope.value for scope in Scope],
+                "secret_hmac": apikeys.secret_digest(parsed.secret, pepper),
+                "revoked_at": None,
+            },
+            "$setOnInsert": {"created_at": now, "name": "demo key"},
+        },
+        upsert=True,
+    )
+    await db[store.LEDGER].update_one(
+        {"reference": "seed:demo-topup"},
+        {
+            "$setOnInsert": {
+                "_id": "led_demo_topup",
+                "partner_id": DEMO_PARTNER_ID,
+                "kind": "top_up",
+                "amount": DEMO_BALANCE_MINOR,
+                "currency": DEMO_CURRENCY,
+                "created_at": now,
+            }
+        },
+        upsert=True,
+    )

@@ -1,0 +1,215 @@
+"""The privacy service's handlers: open requests, fan them out, collect the results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from pymongo import DESCENDING
+
+from contracts.privacy import (
+    EraseSubject,
+    ExportSubject,
+    GetPrivacyRequest,
+    InventoryAnnounced,
+    ListPrivacyRequests,
+    PrivacyAction,
+    PrivacyRequestPage,
+    PrivacyRequestView,
+    PrivacyTaskCompleted,
+    PrivacyTaskView,
+    RectifySubject,
+    RequestStatus,
+    RequestType,
+    RestrictSubject,
+    SubmitPrivacyRequest,
+)
+from privacy import store
+from privacy.store import Db
+from servicekit.bus import Bus
+from servicekit.clock import utcnow
+from servicekit.errors import ServiceError
+from servicekit.ids import new_id
+from servicekit.messages import MessageContext, Outgoing
+from servicekit.outbox import OutboxRelay, with_outbox
+
+log = structlog.get_logger("privacy")
+
+ACTION_OF = {
+    RequestType.ACCESS: PrivacyAction.EXPORT,
+    RequestType.PORTABILITY: PrivacyAction.EXPORT,
+    RequestType.ERASURE: PrivacyAction.ERASE,
+    RequestType.RECTIFICATION: PrivacyAction.RECTIFY,
+    RequestType.RESTRICTION: PrivacyAction.RESTRICT,
+    RequestType.OBJECTION: PrivacyAction.RESTRICT,
+}
+
+
+def task_command(
+    request: SubmitPrivacyRequest, request_id: str, task_id: str
+) -> EraseSubject | ExportSubject | RectifySubject | RestrictSubject:
+    """The command that asks one service to do its part of a request."""
+    common: dict[str, Any] = {
+        "request_id": request_id,
+        "task_id": task_id,
+        "subject": request.subject,
+    }
+    match request.type:
+        case RequestType.ERASURE:
+            return EraseSubject(**common)
+        case RequestType.ACCESS | RequestType.PORTABILITY:
+            return ExportSubject(**common)
+        case RequestType.RECTIFICATION:
+            return RectifySubject(**common, changes=request.changes or {})
+        case RequestType.RESTRICTION:
+            return RestrictSubject(**common, restricted=True)
+        case RequestType.OBJECTION:
+            return RestrictSubject(**common, restricted=True, objection=True)
+
+
+def view_of(document: dict[str, Any]) -> PrivacyRequestView:
+    """A stored request as the partner sees it."""
+    return PrivacyRequestView(
+        id=document["_id"],
+        type=document["type"],
+        status=document["status"],
+        created_at=document["created_at"],
+        completed_at=document.get("completed_at"),
+        tasks=[
+            PrivacyTaskView(
+                service=service,
+                action=task["action"],
+                status=task["status"],
+                outcomes=task.get("outcomes", []),
+                error=task.get("error"),
+                completed_at=task.get("completed_at"),
+            )
+            for service, task in sorted(document["tasks"].items())
+        ],
+    )
+
+
+class PrivacyHandlers:
+    """Plain handlers over the privacy store and the bus."""
+
+    def __init__(self, *, db: Db, bus: Bus, relay: OutboxRelay) -> None:
+        self.db = db
+        self.bus = bus
+        self.relay = relay
+
+    async def submit(
+        self, request: SubmitPrivacyRequest, context: MessageContext
+    ) -> PrivacyRequestView:
+        """Open a request and, in the same write, queue one task command per service."""
+        if request.type is RequestType.RECTIFICATION and not request.changes:
+            raise ServiceError("invalid_request", "a rectification needs `changes`")
+        services = await store.registered_services(self.db)
+        if not services:
+            raise ServiceError("unavailable", "no data-owning service has registered yet")
+        request_id = new_id("dsr")
+        now = utcnow()
+        tasks: dict[str, dict[str, Any]] = {}
+        commands: list[Outgoing] = []
+        for service in services:
+            task_id = f"{request_id}.{service}"
+            tasks[service] = {
+                "task_id": task_id,
+                "action": ACTION_OF[request.type].value,
+                "status": RequestStatus.IN_PROGRESS.value,
+            }
+            command = task_command(request, request_id, task_id)
+            commands.append(
+                self.bus.outgoing(command, to=service, correlation_id=context.correlation_id)
+            )
+        document = {
+            "_id": request_id,
+            "partner_id": request.partner_id,
+            "type": request.type.value,
+            "subject": request.subject.model_dump(mode="json", exclude_none=True),
+            "status": RequestStatus.IN_PROGRESS.value,
+            "created_at": now,
+            "tasks": tasks,
+        }
+        await self.db[store.REQUESTS].insert_one(with_outbox(document, *commands))
+        self.relay.kick()
+        log.info("privacy_request_opened", request_id=request_id, services=services)
+        return view_of(document)
+
+    async def task_completed(self, result: PrivacyTaskCompleted, _context: MessageContext) -> None:
+        """Record one service's result; complete the request when every task has answered."""
+        status = RequestStatus.COMPLETED if result.succeeded else RequestStatus.FAILED
+        prefix = f"tasks.{result.service}"
+        requests = self.db[store.REQUESTS]
+        await requests.update_one(
+            {"_id": result.request_id, f"{prefix}.task_id": result.task_id},
+            {
+                "$set": {
+                    f"{prefix}.status": status.value,
+                    f"{prefix}.outcomes": [o.model_dump(mode="json") for o in result.outcomes],
+                    f"{prefix}.error": result.error,
+                    f"{prefix}.completed_at": result.completed_at,
+                }
+            },
+        )
+        if result.export is not None:
+            await self.db[store.EXPORTS].update_one(
+                {"_id": result.task_id},
+                {
+                    "$set": {
+                        "request_id": result.request_id,
+                        "service": result.service,
+                        "data": result.export,
+                    }
+                },
+                upsert=True,
+            )
+        document = await requests.find_one({"_id": result.request_id})
+        if document is None:
+            log.warning("task_result_for_unknown_request", request_id=result.request_id)
+            return
+        statuses = {task["status"] for task in document["tasks"].values()}
+        if RequestStatus.IN_PROGRESS.value in statuses:
+            return
+        final = (
+            RequestStatus.FAILED
+            if RequestStatus.FAILED.value in statuses
+            else RequestStatus.COMPLETED
+        )
+        await requests.update_one(
+            {"_id": result.request_id, "status": RequestStatus.IN_PROGRESS.value},
+            {"$set": {"status": final.value, "completed_at": utcnow()}},
+        )
+
+    async def inventory_announced(
+        self, event: InventoryAnnounced, _context: MessageContext
+    ) -> None:
+        """Keep the registry of every service's personal-data inventory."""
+        await store.register_inventory(self.db, event.service, event.categories, utcnow())
+        log.info("inventory_registered", announcing_service=event.service)
+
+    async def get(self, query: GetPrivacyRequest, _context: MessageContext) -> PrivacyRequestView:
+        """One request of the asking partner (another partner's is not found)."""
+        document = await self.db[store.REQUESTS].find_one(
+            {"_id": query.request_id, "partner_id": query.partner_id}
+        )
+        if document is None:
+            raise ServiceError("not_found", "no such privacy request")
+        return view_of(document)
+
+    async def list(
+        self, query: ListPrivacyRequests, _context: MessageContext
+    ) -> PrivacyRequestPage:
+        """A partner's requests, newest first, paged by id."""
+        criteria: dict[str, Any] = {"partner_id": query.partner_id}
+        if query.cursor:
+            criteria["_id"] = {"$lt": query.cursor}
+        cursor = (
+            self.db[store.REQUESTS].find(criteria).sort("_id", DESCENDING).limit(query.limit + 1)
+        )
+        documents = [doc async for doc in cursor]
+        page = documents[: query.limit]
+        more = len(documents) > query.limit
+        return PrivacyRequestPage(
+            data=[view_of(doc) for doc in page],
+            next_cursor=page[-1]["_id"] if more and page else None,
+        )

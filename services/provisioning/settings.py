@@ -1,0 +1,7 @@
+"""Settings of the provisioning service."""
+
+from servicekit.settings import ServiceSettings
+
+
+class ProvisioningSettings(ServiceSettings):
+    """Provisioning needs nothing beyond the common settings yet."""
