@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.privacy import DataCategory, InventoryAnnounced
@@ -91,9 +92,11 @@ class Service:
             checks["store"] = await self.store.ping()
         return checks
 
-    def http_app(self) -> web.Application:
+    def http_app(
+        self, *, middlewares: Sequence[Middleware] = (), **options: Any
+    ) -> web.Application:
         """The aiohttp app: ops endpoints, and the whole lifecycle in its cleanup context."""
-        app = web.Application(middlewares=[observe])
+        app = web.Application(middlewares=[observe, *middlewares], **options)
         app[SERVICE_NAME] = self.name
         app[READINESS] = self.readiness
         add_ops_routes(app)

@@ -1,0 +1,150 @@
+"""Endpoints of the partners' API: one declaration drives routing, checks and OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from contracts.accounts import Principal, Scope, VerifyApiKey
+from gateway.problems import ApiError, from_remote, from_validation
+from servicekit.bus import Bus
+from servicekit.errors import RemoteCallError
+
+Method = Literal["GET", "POST", "PATCH", "DELETE"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """What an endpoint function receives: the caller and the validated request."""
+
+    principal: Principal
+    request_id: str
+    path: dict[str, str]
+    body: Any = None
+    query: Any = None
+
+
+EndpointFunction = Callable[[Call], Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One operation of the API."""
+
+    method: Method
+    path: str
+    operation_id: str
+    summary: str
+    function: EndpointFunction
+    response: type[BaseModel]
+    scope: Scope | None = None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    status: int = 200
+    tags: list[str] = field(default_factory=list)
+
+
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
+
+
+async def authenticate(request: web.Request, bus: Bus, timeout: float) -> Principal:
+    """The principal of the request's bearer key; the partner comes only from the key."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "Authentication required",
+            "send `Authorization: Bearer <api key>`",
+        )
+    try:
+        return await bus.request(
+            VerifyApiKey(api_key=credentials.strip()),
+            to="accounts",
+            reply=Principal,
+            timeout=timeout,
+        )
+    except RemoteCallError as error:
+        raise from_remote(error) from None
+
+
+async def read_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    """The JSON body validated against its model; unknown fields are refused."""
+    if request.content_type != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "send the body as application/json",
+        )
+    raw = await request.read()
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ApiError(
+            400, "invalid_json", "Malformed JSON", "the body is not valid JSON"
+        ) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise from_validation(error, "body") from None
+
+
+def read_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    """The query string validated against its model; unknown parameters are refused."""
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as error:
+        raise from_validation(error, "query") from None
+
+
+def handler_for(
+    endpoint: Endpoint, bus: Bus, timeout: float
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler of an endpoint: authenticate, authorise, validate, call, render."""
+
+    async def handle(request: web.Request) -> web.Response:
+        principal = await authenticate(request, bus, timeout)
+        request[PRINCIPAL] = principal
+        if endpoint.scope is not None and endpoint.scope not in principal.scopes:
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                "Insufficient scope",
+                f"this operation needs the `{endpoint.scope.value}` scope",
+            )
+        call = Call(
+            principal=principal,
+            request_id=str(request["request_id"]),
+            path=dict(request.match_info),
+            body=await read_body(request, endpoint.body) if endpoint.body else None,
+            query=read_query(request, endpoint.query) if endpoint.query else None,
+        )
+        try:
+            result = await endpoint.function(call)
+        except RemoteCallError as error:
+            raise from_remote(error) from None
+        return web.Response(
+            status=endpoint.status,
+            body=result.model_dump_json(),
+            content_type="application/json",
+        )
+
+    return handle
+
+
+def mount(app: web.Application, endpoints: list[Endpoint], bus: Bus, timeout: float) -> None:
+    """Add every endpoint's route to the app."""
+    for endpoint in endpoints:
+        app.router.add_route(
+            endpoint.method,
+            endpoint.path,
+            handler_for(endpoint, bus, timeout),
+            name=endpoint.operation_id,
+        )

@@ -1,0 +1,37 @@
+"""Composition root of the gateway: the partners' API over the bus."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway import api
+from gateway.handlers import GatewayHandlers
+from gateway.openapi import build_openapi
+from gateway.problems import problems
+from gateway.requestlog import RequestLog
+from gateway.routes import endpoints
+from gateway.settings import GatewaySettings
+from servicekit.service import Service
+
+NAME = "gateway"
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    """The gateway app: API routes, OpenAPI document, request logging, problem errors."""
+    service = Service.create(NAME, settings, stateless=True)
+    request_log = RequestLog(service.bus)
+    app = service.http_app(
+        middlewares=[request_log.middleware, problems], client_max_size=settings.max_body_bytes
+    )
+    app.cleanup_ctx.append(request_log.drain)
+    timeout = settings.query_timeout_seconds
+    api_endpoints = endpoints(GatewayHandlers(service.bus, timeout))
+    api.mount(app, api_endpoints, service.bus, timeout)
+    document = build_openapi(api_endpoints, API_VERSION)
+
+    async def openapi(_request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/openapi.json", openapi)
+    return app

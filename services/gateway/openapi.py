@@ -1,0 +1,107 @@
+"""The OpenAPI 3.1 document, generated from the endpoints and their pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from gateway.api import Endpoint
+from gateway.schemas import Problem
+
+REF = "#/components/schemas/{model}"
+_PATH_PARAMETER = re.compile(r"{([^}]+)}")
+
+ERRORS = {
+    "400": "Malformed request",
+    "401": "Missing or invalid API key",
+    "403": "The key lacks the scope this operation needs",
+    "422": "The request is not valid",
+    "503": "A service behind the gateway is unavailable",
+}
+
+
+def _models(endpoints: list[Endpoint]) -> list[type[BaseModel]]:
+    seen: dict[str, type[BaseModel]] = {"Problem": Problem}
+    for endpoint in endpoints:
+        for model in (endpoint.body, endpoint.response):
+            if model is not None:
+                seen[model.__name__] = model
+    return list(seen.values())
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF)
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": field}
+        for name, field in schema["properties"].items()
+    ]
+
+
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAMETER.findall(endpoint.path)
+    ]
+    if endpoint.query is not None:
+        parameters += _query_parameters(endpoint.query)
+    problem = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
+    responses: dict[str, Any] = {
+        str(endpoint.status): {
+            "description": "Success",
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": REF.format(model=endpoint.response.__name__)}
+                }
+            },
+        },
+        **{status: {"description": text, "content": problem} for status, text in ERRORS.items()},
+    }
+    operation: dict[str, Any] = {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "tags": endpoint.tags,
+        "parameters": parameters,
+        "responses": responses,
+        "security": [{"apiKey": []}],
+    }
+    if endpoint.scope is not None:
+        operation["x-required-scope"] = endpoint.scope.value
+        operation["description"] = f"Needs the `{endpoint.scope.value}` scope."
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": REF.format(model=endpoint.body.__name__)}}
+            },
+        }
+    return operation
+
+
+def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
+    """The whole document."""
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in _models(endpoints)], ref_template=REF
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "eSIM partner API",
+            "version": version,
+            "description": "Buy eSIM data packages, manage your balance, receive signed webhooks.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "esk_live_… key"}
+            },
+        },
+    }

@@ -1,0 +1,12 @@
+"""Settings of the gateway."""
+
+from pydantic import Field
+
+from servicekit.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """The gateway serves the partners' API on 8080 by default."""
+
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
