@@ -10,9 +10,16 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from devstack.errors import DevstackError
-from devstack.net import free_port
+from devstack.net import free_port, redact_url
 from devstack.rabbitmq import amqp_url_from_env, ensure_rabbitmq, redact
-from devstack.store_server import STORE_SERVER_ENV, choose_kind, kind_from_env, start_store_server
+from devstack.store_server import (
+    StoreServer,
+    build_ferretdb,
+    choose_kind,
+    ferretdb_is_built,
+    kind_from_env,
+    start_store_server,
+)
 
 MONGO_URL_ENV = "MONGO_URL"
 
@@ -36,7 +43,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     """Say which store server and which broker this session uses."""
     mongo = os.environ.get(MONGO_URL_ENV)
     if mongo:
-        store = f"store server: {MONGO_URL_ENV}={mongo}"
+        store = f"store server: {MONGO_URL_ENV}={redact_url(mongo)}"
     else:
         try:
             kind, reason = choose_kind(kind_from_env())
@@ -44,6 +51,22 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         except DevstackError as exc:
             store = f"store server: cannot choose ({exc})"
     return [store, f"broker: {redact(amqp_url_from_env())}"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Build FerretDB before any test runs when the session will need it.
+
+    A first build takes 1-2 minutes; inside the `mongo_url` fixture it would count against
+    the first test's timeout. A failure here is left for that fixture to report.
+    """
+    if os.environ.get(MONGO_URL_ENV):
+        return
+    try:
+        kind, _ = choose_kind(kind_from_env())
+        if kind == "ferretdb" and not ferretdb_is_built():
+            build_ferretdb(say=_terminal_say(session.config))
+    except DevstackError:
+        pass
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -56,10 +79,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def amqp_url(pytestconfig: pytest.Config) -> str:
     """The AMQP URL of a broker that answers; fails the session with what to install if none."""
     url = amqp_url_from_env()
+    problem: str | None = None
     try:
         _started.append(ensure_rabbitmq(url, say=_terminal_say(pytestconfig)))
     except DevstackError as exc:
-        pytest.fail(f"no RabbitMQ broker: {exc}", pytrace=False)
+        problem = str(exc)
+    if problem is not None:
+        pytest.fail(f"no RabbitMQ broker: {problem}", pytrace=False)
     return url
 
 
@@ -72,6 +98,8 @@ def mongo_url(
     if external:
         yield external
         return
+    server: StoreServer | None = None
+    problem = ""
     try:
         server = start_store_server(
             kind_from_env(),
@@ -80,7 +108,13 @@ def mongo_url(
             say=_terminal_say(pytestconfig),
         )
     except DevstackError as exc:
-        pytest.fail(f"no embedded store server ({STORE_SERVER_ENV}): {exc}", pytrace=False)
+        problem = str(exc)
+    if server is None:
+        pytest.fail(
+            f"cannot start the embedded store server (set {MONGO_URL_ENV} to use another"
+            f" one): {problem}",
+            pytrace=False,
+        )
     _started.append(f"store server {server.describe()}, ready in {server.started_in:.1f} s")
     try:
         yield server.url

@@ -1,6 +1,9 @@
 """Small TCP helpers: free ports and listening checks."""
 
+import re
 import socket
+
+_PASSWORD = re.compile(r"(?P<head>://[^/@:]*:)[^/@]*@")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -22,3 +25,8 @@ def is_listening(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password, if any, replaced by `***` (any scheme, multi-host too)."""
+    return _PASSWORD.sub(r"\g<head>***@", url, count=1)

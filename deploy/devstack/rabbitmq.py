@@ -22,6 +22,7 @@ from aio_pika.exceptions import AMQPConnectionError, AMQPError, ProbableAuthenti
 from yarl import URL
 
 from .errors import DevstackError
+from .net import redact_url
 from .output import Say, say
 
 DEFAULT_AMQP_URL: Final = "amqp://guest:guest@127.0.0.1:5672/"
@@ -48,11 +49,7 @@ def amqp_url_from_env() -> str:
 
 def redact(amqp_url: str) -> str:
     """The URL with its password replaced by `***`, fit for logs and reports."""
-    try:
-        url = URL(amqp_url)
-    except ValueError:
-        return "<unparseable AMQP URL>"
-    return str(url.with_password("***")) if url.password else amqp_url
+    return redact_url(amqp_url)
 
 
 def _is_local(host: str) -> bool:
@@ -183,11 +180,16 @@ def _start_and_wait(server: str, amqp_url: str, timeout: float, say: Say) -> flo
         if reason is None:
             return time.monotonic() - started
         time.sleep(1.0)
-    hint = (
-        "only root (or the rabbitmq user) can start it: run `sudo rabbitmq-server -detached`"
-        if "Only root" in text
-        else "see /var/log/rabbitmq/ for the broker's own log"
-    )
+    port = URL(amqp_url).port or 5672
+    if "Only root" in text:
+        hint = "only root (or the rabbitmq user) can start it: run `sudo rabbitmq-server -detached`"
+    elif port != 5672 and os.environ.get("RABBITMQ_NODE_PORT") != str(port):
+        hint = (
+            f"RabbitMQ listens on 5672 unless RABBITMQ_NODE_PORT says otherwise, and the URL"
+            f" names port {port}: fix AMQP_URL"
+        )
+    else:
+        hint = "see /var/log/rabbitmq/ for the broker's own log"
     raise DevstackError(
         f"started `{server} -detached` (exit code {code}) but {redact(amqp_url)} did not answer"
         f" within {timeout:.0f} s: {reason}; {hint}. Its output:\n"

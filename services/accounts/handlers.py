@@ -26,7 +26,7 @@ class AccountsHandlers:
         if parsed is None:
             raise INVALID_KEY
         record = await self.db[store.API_KEYS].find_one({"_id": parsed.key_id})
-        if record is None or record.get("revoked_at") is not None:
+        if record is None or "revocation" in record:
             raise INVALID_KEY
         digest = apikeys.secret_digest(parsed.secret, self.pepper)
         if not hmac.compare_digest(digest, record["secret_hmac"]) or record["mode"] != parsed.mode:

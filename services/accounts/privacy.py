@@ -9,6 +9,7 @@ from accounts import store
 from accounts.store import Db
 from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
 from servicekit.clock import utcnow
+from servicekit.ids import new_id
 
 LEDGER_YEARS = 7
 
@@ -66,7 +67,7 @@ class AccountsPrivacy:
                     "email": doc.get("email"),
                     "phone": doc.get("phone"),
                     "role": doc.get("role"),
-                    "restricted": bool(doc.get("restricted", False)),
+                    "restriction": doc.get("restriction"),
                 }
                 for doc in contacts
             ]
@@ -104,8 +105,9 @@ class AccountsPrivacy:
     ) -> list[CategoryOutcome]:
         """Flag (or unflag) the subject's contact records."""
         ids = [doc["_id"] for doc in await self._contacts(subject)]
+        restriction = {"restricted": restricted, "objection": objection, "at": utcnow()}
         result = await self.db[store.CONTACTS].update_many(
-            _contact_ids_filter(ids), {"$set": {"restricted": restricted, "objection": objection}}
+            _contact_ids_filter(ids), {"$set": {"restriction": restriction}}
         )
         changed = result.matched_count
         disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
@@ -126,15 +128,22 @@ class AccountsPrivacy:
             allowed["email"] = allowed["email"].lower()
         ids = [doc["_id"] for doc in await self._contacts(subject)]
         changed = 0
-        if allowed:
+        if allowed and ids:
             result = await self.db[store.CONTACTS].update_many(
-                _contact_ids_filter(ids),
-                {
-                    "$set": allowed,
-                    "$push": {"rectifications": {"fields": sorted(allowed), "at": utcnow()}},
-                },
+                _contact_ids_filter(ids), {"$set": allowed}
             )
             changed = result.matched_count
+            await self.db[store.RECTIFICATIONS].insert_many(
+                [
+                    {
+                        "_id": new_id("rec"),
+                        "contact_id": cid,
+                        "fields": sorted(allowed),
+                        "at": utcnow(),
+                    }
+                    for cid in ids
+                ]
+            )
         return [
             CategoryOutcome(
                 category="contact_people",

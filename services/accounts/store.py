@@ -10,6 +10,7 @@ PARTNERS = "partners"
 CONTACTS = "contacts"
 API_KEYS = "api_keys"
 LEDGER = "ledger"
+RECTIFICATIONS = "rectifications"
 
 Db = AsyncDatabase[dict[str, Any]]
 

@@ -20,6 +20,6 @@ class LogsHandlers:
 
     async def api_request_logged(self, event: ApiRequestLogged, _context: MessageContext) -> None:
         """Keep the request record; its request id makes a redelivery a no-op."""
-        record = event.model_dump(exclude={"request_id"})
+        record = event.model_dump(exclude={"request_id"}, exclude_none=True)
         with contextlib.suppress(DuplicateKeyError):
             await self.db[store.API_REQUESTS].insert_one({"_id": event.request_id, **record})

@@ -7,6 +7,7 @@ from typing import Any
 from contracts.privacy import CategoryOutcome, Disposition, SubjectRef
 from logs import store
 from logs.store import Db
+from servicekit.clock import utcnow
 
 CATEGORY_OF = {store.API_REQUESTS: "api_request_logs", store.TECHNICAL: "technical_logs"}
 
@@ -75,8 +76,9 @@ class LogsPrivacy:
         outcomes = []
         disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
         for collection, ids in (await self._each(subject)).items():
+            restriction = {"restricted": restricted, "objection": objection, "at": utcnow()}
             await self.db[collection].update_many(
-                {"_id": {"$in": ids}}, {"$set": {"restricted": restricted, "objection": objection}}
+                {"_id": {"$in": ids}}, {"$set": {"restriction": restriction}}
             )
             outcomes.append(
                 CategoryOutcome(

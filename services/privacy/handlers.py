@@ -74,7 +74,7 @@ def view_of(document: dict[str, Any]) -> PrivacyRequestView:
         type=document["type"],
         status=document["status"],
         created_at=document["created_at"],
-        completed_at=document.get("completed_at"),
+        completed_at=document.get("completion", {}).get("at"),
         tasks=[
             PrivacyTaskView(
                 service=service,
@@ -138,16 +138,20 @@ class PrivacyHandlers:
     async def task_completed(self, result: PrivacyTaskCompleted, _context: MessageContext) -> None:
         """Record one service's result; complete the request when every task has answered."""
         status = RequestStatus.COMPLETED if result.succeeded else RequestStatus.FAILED
-        prefix = f"tasks.{result.service}"
+        task = f"tasks.{result.service}"
         requests = self.db[store.REQUESTS]
         await requests.update_one(
-            {"_id": result.request_id, f"{prefix}.task_id": result.task_id},
+            {"_id": result.request_id, f"{task}.task_id": result.task_id},
             {
                 "$set": {
-                    f"{prefix}.status": status.value,
-                    f"{prefix}.outcomes": [o.model_dump(mode="json") for o in result.outcomes],
-                    f"{prefix}.error": result.error,
-                    f"{prefix}.completed_at": result.completed_at,
+                    task: {
+                        "task_id": result.task_id,
+                        "action": result.action.value,
+                        "status": status.value,
+                        "outcomes": [o.model_dump(mode="json") for o in result.outcomes],
+                        "error": result.error,
+                        "completed_at": result.completed_at,
+                    }
                 }
             },
         )
@@ -177,7 +181,7 @@ class PrivacyHandlers:
         )
         await requests.update_one(
             {"_id": result.request_id, "status": RequestStatus.IN_PROGRESS.value},
-            {"$set": {"status": final.value, "completed_at": utcnow()}},
+            {"$set": {"status": final.value, "completion": {"at": utcnow()}}},
         )
 
     async def inventory_announced(

@@ -18,8 +18,8 @@ async def record_of_processing(request: web.Request) -> web.Response:
             "services": [
                 {
                     "service": entry["_id"],
-                    "announced_at": entry["announced_at"].isoformat(),
-                    "categories": entry["categories"],
+                    "announced_at": entry["announcement"]["at"].isoformat(),
+                    "categories": entry["announcement"]["categories"],
                 }
                 for entry in entries
             ]

@@ -31,15 +31,12 @@ async def register_inventory(
     db: Db, service: str, categories: list[DataCategory], announced_at: Any
 ) -> None:
     """Record (or replace) a service's inventory in the registry."""
+    announcement = {
+        "categories": [c.model_dump(mode="json") for c in categories],
+        "at": announced_at,
+    }
     await db[REGISTRY].update_one(
-        {"_id": service},
-        {
-            "$set": {
-                "categories": [c.model_dump(mode="json") for c in categories],
-                "announced_at": announced_at,
-            }
-        },
-        upsert=True,
+        {"_id": service}, {"$set": {"announcement": announcement}}, upsert=True
     )
 
 

@@ -9,6 +9,7 @@ from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectR
 from provisioning import store
 from provisioning.store import Db
 from servicekit.clock import utcnow
+from servicekit.ids import new_id
 
 ORDER_RETENTION = timedelta(days=7 * 365)
 
@@ -67,10 +68,7 @@ class ProvisioningPrivacy:
         now = utcnow()
         await self.db[store.ORDERS].update_many(
             {"_id": {"$in": ids}},
-            {
-                "$unset": {"end_user.email": "", "end_user.reference": ""},
-                "$set": {"end_user.erased_at": now},
-            },
+            {"$set": {"end_user": {"erasure": {"at": now}}}},
         )
         return [
             CategoryOutcome(
@@ -93,9 +91,9 @@ class ProvisioningPrivacy:
     ) -> list[CategoryOutcome]:
         """Flag the subject's orders so no further processing uses the end-user data."""
         ids = await self._order_ids(subject)
+        restriction = {"restricted": restricted, "objection": objection, "at": utcnow()}
         await self.db[store.ORDERS].update_many(
-            {"_id": {"$in": ids}},
-            {"$set": {"end_user.restricted": restricted, "end_user.objection": objection}},
+            {"_id": {"$in": ids}}, {"$set": {"end_user_restriction": restriction}}
         )
         disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
         return [
@@ -112,12 +110,17 @@ class ProvisioningPrivacy:
         updates = {fields[key]: value for key, value in changes.items() if key in fields}
         ids = await self._order_ids(subject) if updates else []
         if ids:
-            await self.db[store.ORDERS].update_many(
-                {"_id": {"$in": ids}},
-                {
-                    "$set": updates,
-                    "$push": {"rectifications": {"fields": sorted(updates), "at": utcnow()}},
-                },
+            await self.db[store.ORDERS].update_many({"_id": {"$in": ids}}, {"$set": updates})
+            await self.db[store.RECTIFICATIONS].insert_many(
+                [
+                    {
+                        "_id": new_id("rec"),
+                        "order_id": oid,
+                        "fields": sorted(updates),
+                        "at": utcnow(),
+                    }
+                    for oid in ids
+                ]
             )
         return [
             CategoryOutcome(

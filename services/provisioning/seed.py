@@ -7,7 +7,8 @@ from provisioning.store import Db
 from servicekit.clock import utcnow
 
 DEMO_PARTNER_ID = "ptn_demo"
-DEMO_END_USER_EMAIL = "demo.traveller@example.com"
+DEMO_END_USER_EMAIL = "demo.contact@example.com"
+"""The demo partner's owner bought a test eSIM for herself, so she is also an end user."""
 
 
 async def seed_demo(db: Db) -> None:
@@ -21,7 +22,7 @@ async def seed_demo(db: Db) -> None:
                 "package_id": "pkg_demo_eu_5gb",
                 "iccid": "8949000000000000017",
                 "total": {"amount": 1299, "currency": "EUR"},
-                "end_user": {"email": DEMO_END_USER_EMAIL, "reference": "demo-traveller-1"},
+                "end_user": {"email": DEMO_END_USER_EMAIL, "reference": "demo-end-user-1"},
                 "created_at": utcnow(),
             }
         },

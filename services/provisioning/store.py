@@ -7,6 +7,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 ORDERS = "orders"
+RECTIFICATIONS = "rectifications"
 
 Db = AsyncDatabase[dict[str, Any]]
 

@@ -65,6 +65,7 @@ class Bus:
         self._connection = await aio_pika.connect_robust(
             self.url,
             heartbeat=30,
+            reconnect_interval=1,
             client_properties={"connection_name": f"{self.topology.namespace}.{self.service}"},
         )
         self._publish_channel = await self._connection.channel(

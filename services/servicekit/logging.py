@@ -6,7 +6,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -61,13 +61,16 @@ def _redact_rendered(_logger: Any, _method: str, rendered: Any) -> Any:
     return redact_text(rendered) if isinstance(rendered, str) else rendered
 
 
-def configure_logging(service: str, level: str = "info", fmt: str = "auto") -> None:
+def configure_logging(
+    service: str, level: str = "info", fmt: str = "auto", stream: TextIO | None = None
+) -> None:
     """Configure structlog (and the standard library's logging) for one service process."""
-    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    output = stream or sys.stderr
+    use_json = fmt == "json" or (fmt == "auto" and not output.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=output.isatty())
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -79,11 +82,11 @@ def configure_logging(service: str, level: str = "info", fmt: str = "auto") -> N
     structlog.configure(
         processors=[*shared, renderer, _redact_rendered],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(output),
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(output)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[

@@ -22,20 +22,29 @@ from servicekit.metrics import OUTBOX_BACKLOG
 
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
+"""1 while the document holds unpublished messages, else 0 (an int: see decision 0002)."""
 
 log = structlog.get_logger("servicekit.outbox")
 
 
 def with_outbox(document: dict[str, Any], *messages: Outgoing) -> dict[str, Any]:
-    """A new document carrying `messages` in its outbox (for insert_one)."""
-    return {**document, OUTBOX: [m.to_document() for m in messages], PENDING: bool(messages)}
+    """A new document carrying `messages` in its outbox (for insert_one).
+
+    Every document that may later take messages must be created through this, even with
+    none: appending needs the array to exist.
+    """
+    return {**document, OUTBOX: [m.to_document() for m in messages], PENDING: int(bool(messages))}
 
 
 def add_outbox(update: dict[str, Any], *messages: Outgoing) -> dict[str, Any]:
-    """An update that also appends `messages` to the document's outbox."""
+    """An update that also appends `messages` to the document's outbox.
+
+    `$addToSet` rather than `$push`: both servers append subdocuments correctly only this way,
+    and each message has a unique id, so the set is an append.
+    """
     merged = {operator: dict(fields) for operator, fields in update.items()}
-    merged.setdefault("$push", {})[OUTBOX] = {"$each": [m.to_document() for m in messages]}
-    merged.setdefault("$set", {})[PENDING] = True
+    merged.setdefault("$addToSet", {})[OUTBOX] = {"$each": [m.to_document() for m in messages]}
+    merged.setdefault("$set", {})[PENDING] = 1
     return merged
 
 
@@ -72,9 +81,8 @@ class OutboxRelay:
         failures = 0
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wake.wait(), self.poll_seconds * (2 ** min(failures, 5))
-                )
+                backoff = self.poll_seconds * 2 ** min(failures, 5)
+                await asyncio.wait_for(self._wake.wait(), backoff)
             self._wake.clear()
             try:
                 while await self.drain_once() > 0:
@@ -89,18 +97,16 @@ class OutboxRelay:
         published = 0
         for name in self.collections:
             collection = self.db[name]
-            async for document in collection.find({PENDING: True}, {OUTBOX: 1}).limit(self.batch):
-                messages = [Outgoing.from_document(m) for m in document.get(OUTBOX, [])]
-                if messages:
-                    await self.bus.publish_many(messages)
-                    ids = [m.message_id for m in messages]
+            async for document in collection.find({PENDING: 1}, {OUTBOX: 1}).limit(self.batch):
+                entries = document.get(OUTBOX, [])
+                if entries:
+                    await self.bus.publish_many([Outgoing.from_document(e) for e in entries])
                     await collection.update_one(
-                        {"_id": document["_id"]},
-                        {"$pull": {OUTBOX: {"message_id": {"$in": ids}}}},
+                        {"_id": document["_id"]}, {"$pullAll": {OUTBOX: entries}}
                     )
-                    published += len(messages)
+                    published += len(entries)
                 await collection.update_one(
-                    {"_id": document["_id"], OUTBOX: []}, {"$set": {PENDING: False}}
+                    {"_id": document["_id"], OUTBOX: {"$size": 0}}, {"$set": {PENDING: 0}}
                 )
         if published:
             OUTBOX_BACKLOG.labels(self.bus.service).set(await self.backlog())
@@ -110,5 +116,5 @@ class OutboxRelay:
         """How many documents hold unpublished messages."""
         total = 0
         for name in self.collections:
-            total += await self.db[name].count_documents({PENDING: True})
+            total += await self.db[name].count_documents({PENDING: 1})
         return total

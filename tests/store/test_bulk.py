@@ -32,7 +32,7 @@ async def test_unordered_insert_many_with_duplicate_inside_batch(
 ) -> None:
     """Unordered insert_many with an _id repeated in the batch keeps the first, inserts the rest."""
     coll = store_db.events
-    docs = [{"_id": "e1", "v": 1}, {"_id": "e2"}, {"_id": "e1", "v": 2}, {"_id": "e3"}]
+    docs: list[Doc] = [{"_id": "e1", "v": 1}, {"_id": "e2"}, {"_id": "e1", "v": 2}, {"_id": "e3"}]
     with pytest.raises(BulkWriteError) as caught:
         await coll.insert_many(docs, ordered=False)
     details = caught.value.details
@@ -55,7 +55,7 @@ async def test_bulk_write_update_one_upserts(store_db: AsyncDatabase[Doc]) -> No
         ordered=False,
     )
     assert (result.matched_count, result.modified_count, result.upserted_count) == (1, 1, 2)
-    assert sorted(result.upserted_ids.values()) == ["d2", "d3"]
+    assert sorted((result.upserted_ids or {}).values()) == ["d2", "d3"]
     assert [d async for d in coll.find({}).sort("_id", 1)] == [
         {"_id": "d1", "bytes": 15},
         {"_id": "d2", "bytes": 7},

@@ -150,9 +150,9 @@ async def test_find_one_and_update_upsert_allocates_sequence(
     for _ in range(3):
         doc = await coll.find_one_and_update(
             {"_id": "invoice"},
-            {"$inc": {"next": 1}},
+            {"$inc": {"next": 1}, "$set": {"prefix": "INV"}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
         seen.append(doc)
-    assert seen == [{"_id": "invoice", "next": n} for n in (1, 2, 3)]
+    assert seen == [{"_id": "invoice", "next": n, "prefix": "INV"} for n in (1, 2, 3)]

@@ -1,5 +1,6 @@
 """Store vocabulary: update operators, upserts, and update counts."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -8,6 +9,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 pytestmark = pytest.mark.store
 
 Doc = dict[str, Any]
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 async def test_set_replaces_and_adds_fields(store_db: AsyncDatabase[Doc]) -> None:
@@ -36,6 +39,28 @@ async def test_set_dotted_path_updates_subdocument_field(store_db: AsyncDatabase
         "address": {"city": "Hamburg", "country": "DE"},
     }
     assert await coll.find_one({"_id": "p2"}) == {"_id": "p2", "address": {"city": "Paris"}}
+
+
+async def test_set_subdocument_value_keeps_datetime_and_bool(
+    store_db: AsyncDatabase[Doc],
+) -> None:
+    """$set of a subdocument value stores its dates and booleans as BSON dates and booleans."""
+    coll = store_db.orders
+    await coll.insert_many([{"_id": f"o{i}", "status": "pending"} for i in range(3)])
+    for i in range(3):
+        completion = {"at": T0 + timedelta(hours=i), "refunded": i == 1}
+        await coll.update_one(
+            {"_id": f"o{i}"}, {"$set": {"status": "completed", "completion": completion}}
+        )
+    doc = await coll.find_one({"_id": "o1"})
+    assert doc == {
+        "_id": "o1",
+        "status": "completed",
+        "completion": {"at": T0 + timedelta(hours=1), "refunded": True},
+    }
+    assert type(doc["completion"]["refunded"]) is bool
+    later = coll.find({"completion.at": {"$gte": T0 + timedelta(hours=1)}}).sort("_id", 1)
+    assert [d["_id"] async for d in later] == ["o1", "o2"]
 
 
 async def test_unset_removes_field(store_db: AsyncDatabase[Doc]) -> None:
@@ -117,33 +142,50 @@ async def test_add_to_set_appends_subdocument_to_existing_array(
     }
 
 
-async def test_pull_subdocument_by_field_equality(store_db: AsyncDatabase[Doc]) -> None:
-    """$pull {"_outbox": {"message_id": m}} removes the subdocuments whose field equals m."""
+async def test_pull_exact_subdocument(store_db: AsyncDatabase[Doc]) -> None:
+    """$pull with a whole subdocument removes the elements with exactly those fields and values."""
     coll = store_db.orders
-    outbox = [{"message_id": f"m{i}", "type": "order_completed.v1"} for i in range(1, 4)]
+    outbox = [
+        {"message_id": f"m{i}", "at": T0, "body": {"order_id": "o1", "lines": [i]}}
+        for i in range(1, 4)
+    ]
     await coll.insert_one({"_id": "o1", "_outbox": outbox})
-    result = await coll.update_one({"_id": "o1"}, {"$pull": {"_outbox": {"message_id": "m2"}}})
-    missing = await coll.update_one({"_id": "o1"}, {"$pull": {"_outbox": {"message_id": "m9"}}})
+    stored = (await coll.find_one({"_id": "o1"}))["_outbox"]  # type: ignore[index]
+    result = await coll.update_one({"_id": "o1"}, {"$pull": {"_outbox": stored[1]}})
+    missing = await coll.update_one({"_id": "o1"}, {"$pull": {"_outbox": stored[1]}})
     assert (result.matched_count, result.modified_count) == (1, 1)
     assert (missing.matched_count, missing.modified_count) == (1, 0)
     assert (await coll.find_one({"_id": "o1"}))["_outbox"] == [outbox[0], outbox[2]]  # type: ignore[index]
 
 
-async def test_pull_guarded_by_dotted_equality_applies_once(store_db: AsyncDatabase[Doc]) -> None:
-    """Filter {"_outbox.message_id": m} with $pull and $inc matches once, then matches nothing."""
+async def test_pull_all_exact_subdocuments(store_db: AsyncDatabase[Doc]) -> None:
+    """$pullAll removes every element equal to one of the listed values; absent ones are ignored."""
     coll = store_db.orders
-    await coll.insert_one(
-        {"_id": "o1", "published": 0, "_outbox": [{"message_id": "m1"}, {"message_id": "m2"}]}
+    outbox = [{"message_id": f"m{i}", "at": T0, "body": {"lines": [i]}} for i in range(1, 5)]
+    await coll.insert_one({"_id": "o1", "_outbox": outbox})
+    stored = (await coll.find_one({"_id": "o1"}))["_outbox"]  # type: ignore[index]
+    gone = {"message_id": "m9", "at": T0, "body": {"lines": [9]}}
+    result = await coll.update_one(
+        {"_id": "o1"}, {"$pullAll": {"_outbox": [stored[0], stored[2], gone]}}
     )
+    assert (result.matched_count, result.modified_count) == (1, 1)
+    assert (await coll.find_one({"_id": "o1"}))["_outbox"] == [outbox[1], outbox[3]]  # type: ignore[index]
+
+
+async def test_pull_guarded_by_dotted_equality_applies_once(store_db: AsyncDatabase[Doc]) -> None:
+    """Filter {"_outbox.message_id": m} with $pull of that entry and $inc matches only once."""
+    coll = store_db.orders
+    entries = [{"message_id": "m1", "at": T0}, {"message_id": "m2", "at": T0}]
+    await coll.insert_one({"_id": "o1", "published": 0, "_outbox": entries})
     query = {"_id": "o1", "_outbox.message_id": "m1"}
-    update = {"$pull": {"_outbox": {"message_id": "m1"}}, "$inc": {"published": 1}}
+    update = {"$pull": {"_outbox": entries[0]}, "$inc": {"published": 1}}
     first = await coll.update_one(query, update)
     second = await coll.update_one(query, update)
     assert (first.modified_count, second.matched_count) == (1, 0)
     assert await coll.find_one({"_id": "o1"}) == {
         "_id": "o1",
         "published": 1,
-        "_outbox": [{"message_id": "m2"}],
+        "_outbox": [entries[1]],
     }
 
 
@@ -161,16 +203,21 @@ async def test_set_on_insert_applies_only_when_upsert_inserts(
     """With upsert, $setOnInsert fields are written on insert only; $set applies either way."""
     coll = store_db.counters
     query = {"_id": "c1"}
-    update = {"$setOnInsert": {"created": 1}, "$set": {"seen": 1}}
+    update = {"$setOnInsert": {"created_at": T0, "active": True}, "$set": {"seen": 1}}
     first = await coll.update_one(query, update, upsert=True)
     assert first.upserted_id == "c1"
     assert (first.matched_count, first.modified_count) == (0, 0)
+    later = T0 + timedelta(days=1)
     second = await coll.update_one(
-        query, {"$setOnInsert": {"created": 2}, "$set": {"seen": 2}}, upsert=True
+        query,
+        {"$setOnInsert": {"created_at": later, "active": False}, "$set": {"seen": 2}},
+        upsert=True,
     )
     assert second.upserted_id is None
     assert (second.matched_count, second.modified_count) == (1, 1)
-    assert await coll.find_one(query) == {"_id": "c1", "created": 1, "seen": 2}
+    doc = await coll.find_one(query)
+    assert doc == {"_id": "c1", "created_at": T0, "active": True, "seen": 2}
+    assert type(doc["active"]) is bool
 
 
 async def test_upsert_copies_equality_fields_from_filter(store_db: AsyncDatabase[Doc]) -> None:

@@ -36,3 +36,7 @@ def test_redact_hides_only_the_password() -> None:
     """redact() keeps user, host and vhost but hides the password."""
     assert redact("amqp://app:s3cret@broker:5672/prod") == "amqp://app:***@broker:5672/prod"
     assert redact("amqp://broker/") == "amqp://broker/"
+    assert redact("amqp://app@broker/") == "amqp://app@broker/"
+    assert (
+        redact("mongodb://u:p%40ss@h1:27017,h2:27017/db") == "mongodb://u:***@h1:27017,h2:27017/db"
+    )

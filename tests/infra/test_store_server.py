@@ -60,7 +60,7 @@ def test_server_starts_serves_documents_stops_and_releases_its_port(
             client.close()
     finally:
         server.stop()
-    assert server.process.returncode is not None
+    assert server.process.returncode == 0, f"{kind} did not exit cleanly:\n{server.log_tail()}"
     assert not server.is_running()
     assert not is_listening(HOST, port), f"port {port} still accepts connections after stop()"
     server.stop()  # idempotent
@@ -117,6 +117,30 @@ def test_start_refuses_a_port_already_in_use(tmp_path: Path) -> None:
         port = listener.getsockname()[1]
         with pytest.raises(DevstackError, match=rf"port {port} on {HOST} is already in use"):
             start_store_server("nx", tmp_path / "store", port, say=quiet)
+
+
+def test_a_server_that_exits_at_start_is_reported_with_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server process that dies before answering ping raises with its exit code and log tail."""
+    crash = [sys.executable, "-c", "import sys; print('cannot open the data files'); sys.exit(3)"]
+    monkeypatch.setattr("devstack.store_server._command", lambda *args: crash)
+    with pytest.raises(DevstackError, match=r"(?s)exited with code 3.*cannot open the data files"):
+        start_store_server("nx", tmp_path / "store", free_port(), say=quiet)
+
+
+def test_a_server_that_never_answers_is_stopped_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that does not answer ping within the timeout is stopped and reported."""
+    mute = [sys.executable, "-c", "import time; print('starting...', flush=True); time.sleep(60)"]
+    monkeypatch.setattr("devstack.store_server._command", lambda *args: mute)
+    started = time.monotonic()
+    with pytest.raises(
+        DevstackError, match=r"(?s)did not answer ping .* within 1 s.*starting\.\.\."
+    ):
+        start_store_server("nx", tmp_path / "store", free_port(), timeout=1.0, say=quiet)
+    assert time.monotonic() - started < 15
 
 
 def test_cli_store_runs_until_sigterm_then_stops_the_server(tmp_path: Path) -> None:

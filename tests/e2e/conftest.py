@@ -1,0 +1,129 @@
+"""The whole platform as real processes in a fresh namespace, seeded with the demo partner."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from e2e_support import Platform
+from pymongo import AsyncMongoClient
+
+from accounts import apikeys
+from servicekit.settings import ServiceSettings
+from support.names import unique_namespace
+from support.processes import REPO, ServiceProcess, free_port
+from support.services import remove_namespace
+from support.waiting import eventually
+
+DATA_OWNERS = ["accounts", "provisioning", "logs"]
+SERVICES = [*DATA_OWNERS, "privacy", "gateway"]
+
+
+def _seed(service: str, env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", service, "seed-demo"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"seeding {service} failed: {result.stderr[-2000:]}"
+
+
+@pytest.fixture(scope="session")
+def platform_env(amqp_url: str, mongo_url: str) -> dict[str, str]:
+    """The environment every process of the test platform shares."""
+    demo_key, _ = apikeys.generate("test")
+    return {
+        **os.environ,
+        "AMQP_URL": amqp_url,
+        "MONGO_URL": mongo_url,
+        "BUS_NAMESPACE": unique_namespace(),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "info",
+        "API_KEY_PEPPER": secrets.token_urlsafe(32),
+        "DEMO_API_KEY": demo_key,
+        "RETRY_DELAYS_MS": json.dumps([200, 1000]),
+        "OUTBOX_POLL_SECONDS": "0.2",
+    }
+
+
+@pytest.fixture(scope="session")
+async def platform(
+    platform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    """Start all five services, seed the demo, wait until privacy knows every data owner."""
+    logs_dir = tmp_path_factory.mktemp("platform-logs")
+    for service in DATA_OWNERS:
+        _seed(service, platform_env)
+    processes = {
+        service: ServiceProcess(
+            ["-m", service],
+            {**platform_env, "HTTP_PORT": str(free_port())},
+            logs_dir / f"{service}.log",
+        )
+        for service in SERVICES
+    }
+    running = Platform(
+        namespace=platform_env["BUS_NAMESPACE"],
+        env=platform_env,
+        processes=processes,
+        demo_key=platform_env["DEMO_API_KEY"],
+        mongo_url=platform_env["MONGO_URL"],
+    )
+    try:
+        for process in processes.values():
+            process.start()
+        for process in processes.values():
+            await process.wait_ready()
+        await eventually(
+            lambda: _registered(running), timeout=30, what="all data owners registered"
+        )
+        yield running
+    finally:
+        for process in processes.values():
+            process.stop()
+        settings = ServiceSettings(
+            amqp_url=platform_env["AMQP_URL"], bus_namespace=running.namespace
+        )
+        await remove_namespace(settings, SERVICES)
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(running.mongo_url)
+        for service in SERVICES:
+            await client.drop_database(running.database(service))
+        await client.close()
+
+
+async def _registered(platform: Platform) -> bool:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{platform.url('privacy')}/record-of-processing") as response,
+    ):
+        body = await response.json()
+    return {entry["service"] for entry in body["services"]} >= set(DATA_OWNERS)
+
+
+@pytest.fixture
+async def api(platform: Platform) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client of the partners' API authenticated with the demo key."""
+    async with aiohttp.ClientSession(
+        base_url=platform.gateway, headers={"Authorization": f"Bearer {platform.demo_key}"}
+    ) as session:
+        yield session
+
+
+@pytest.fixture
+async def db(platform: Platform) -> AsyncIterator[AsyncMongoClient[dict[str, object]]]:
+    """A client for reading services' databases directly (as an auditor would)."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        platform.mongo_url, tz_aware=True
+    )
+    yield client
+    await client.close()

@@ -1,0 +1,1 @@
+"""Test support: waiting, processes, a TCP proxy, bus helpers."""

@@ -1,0 +1,53 @@
+"""Running in-process services (the real app and lifecycle) against the real broker and store."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import aio_pika
+from aiohttp.test_utils import TestServer
+
+from servicekit.service import Service
+from servicekit.settings import ServiceSettings
+from servicekit.topology import Topology, delete_namespace
+from support.names import unique_namespace
+
+
+def fast_settings(amqp_url: str, mongo_url: str, **overrides: object) -> ServiceSettings:
+    """Settings for a fresh namespace with fast retries and polling."""
+    values: dict[str, object] = {
+        "amqp_url": amqp_url,
+        "mongo_url": mongo_url,
+        "bus_namespace": unique_namespace(),
+        "retry_delays_ms": [100, 300],
+        "delivery_limit": 3,
+        "outbox_poll_seconds": 0.2,
+        "prefetch": 16,
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return ServiceSettings.model_validate(values)
+
+
+@contextlib.asynccontextmanager
+async def running(*services: Service) -> AsyncIterator[list[TestServer]]:
+    """Start each service's app (its whole lifecycle) and stop them after."""
+    servers = [TestServer(service.http_app()) for service in services]
+    try:
+        for server in servers:
+            await server.start_server()
+        yield servers
+    finally:
+        for server in reversed(servers):
+            await server.close()
+
+
+async def remove_namespace(settings: ServiceSettings, services: list[str]) -> None:
+    """Delete a test namespace's queues, exchanges and databases."""
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await delete_namespace(
+            channel, Topology(settings.bus_namespace), services, settings.retry_delays_ms
+        )
