@@ -3,6 +3,7 @@
     python -m devstack store [--data-dir .data/store] [--port 27117] [--kind ferretdb|nx]
     python -m devstack rabbitmq [--url AMQP_URL]
     python -m devstack build-ferretdb [--force]
+    python -m devstack run
 
 Output is plain lines prefixed `devstack:`; errors go to stderr and the exit code is 1.
 """
@@ -106,7 +107,18 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build-ferretdb", help="build .data/bin/ferretdb if out of date")
     build.add_argument("--force", action="store_true", help="rebuild even when up to date")
     build.set_defaults(handler=_run_build_ferretdb)
+
+    platform = commands.add_parser(
+        "run", help="run the whole platform with a demo partner until Ctrl-C (make run)"
+    )
+    platform.set_defaults(handler=_run_platform)
     return parser
+
+
+def _run_platform(_args: argparse.Namespace) -> int:
+    from .run import run
+
+    return run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

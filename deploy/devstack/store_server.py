@@ -242,6 +242,14 @@ def _log_tail(path: Path, count: int = LOG_TAIL_LINES) -> str:
     return _last_lines(text, count)
 
 
+_URL_OPTIONS: dict[StoreKind, str] = {
+    # FerretDB 1.x applies concurrent updates of one document from different connections
+    # without isolation (decision 0002): one connection per client keeps them atomic.
+    "ferretdb": "?maxPoolSize=1",
+    "nx": "",
+}
+
+
 @dataclass(eq=False)
 class StoreServer:
     """A running embedded store server; `stop()` ends it (also on leaving a `with` block)."""
@@ -411,7 +419,7 @@ def start_store_server(
             raise DevstackError(f"cannot run {argv[0]} to start {chosen}: {exc}") from exc
     server = StoreServer(
         kind=chosen,
-        url=f"mongodb://{_bracketed(host)}:{port}/",
+        url=f"mongodb://{_bracketed(host)}:{port}/{_URL_OPTIONS[chosen]}",
         reason=reason,
         host=host,
         port=port,

@@ -37,7 +37,11 @@ class Event(Contract):
 
 
 class Query(Contract):
-    """A request answered over direct reply-to with a reply model; changes nothing."""
+    """A request answered over direct reply-to with a reply model.
+
+    Mostly reads; also a command whose caller needs the answer at once (opening a privacy
+    request returns its id). Either way it travels on the queries exchange.
+    """
 
     KIND: ClassVar[MessageKind] = "query"
 

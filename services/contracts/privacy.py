@@ -185,7 +185,7 @@ class RequestStatus(StrEnum):
     FAILED = "failed"
 
 
-class SubmitPrivacyRequest(Command):
+class SubmitPrivacyRequest(Query):
     """Open a data-subject request on behalf of a partner (request/reply from the gateway)."""
 
     TYPE: ClassVar[str] = "privacy.submit_request.v1"

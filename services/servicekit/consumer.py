@@ -13,8 +13,10 @@ from pydantic import ValidationError
 
 from contracts import Contract, RemoteError
 from servicekit.bus import Bus
+from servicekit.clock import utcnow
 from servicekit.correlation import bind_correlation_id
 from servicekit.errors import ServiceError
+from servicekit.ids import new_id
 from servicekit.inbox import Inbox
 from servicekit.messages import context_of, encode
 from servicekit.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED
@@ -181,6 +183,8 @@ class Consumer:
                 body=encode(reply),
                 content_type="application/json",
                 type=reply.TYPE,
+                message_id=new_id("msg"),
+                timestamp=utcnow(),
                 correlation_id=message.correlation_id,
                 app_id=self.bus.service,
                 headers={"in_reply_to": message.message_id or ""},

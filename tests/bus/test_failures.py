@@ -112,7 +112,8 @@ async def test_a_consumer_killed_before_acking_redelivers_and_the_effect_happens
         await client.close()
     finally:
         restarted.stop()
-    assert document is not None and document["value"] == 1
+    assert document is not None
+    assert document["value"] == 1
 
 
 async def test_a_producer_killed_between_commit_and_publish_is_relayed_after_restart(

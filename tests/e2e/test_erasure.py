@@ -49,7 +49,8 @@ async def test_erasure_through_the_gateway_completes_across_all_services(
     assert outcomes[("provisioning", "end_user_data")]["disposition"] == "deleted"
     retained = outcomes[("provisioning", "orders")]
     assert retained["disposition"] == "pseudonymised"
-    assert retained["legal_basis"] == "legal_obligation" and retained["retained_until"]
+    assert retained["legal_basis"] == "legal_obligation"
+    assert retained["retained_until"]
     assert outcomes[("logs", "technical_logs")]["disposition"] == "deleted"
 
     assert await accounts["contacts"].count_documents({"email": SUBJECT_EMAIL}) == 0
@@ -79,7 +80,8 @@ async def test_api_requests_reach_the_logs_service_without_secrets(
 
     record = await eventually(recorded, what="the request recorded by the logs service")
     assert record["partner_id"] == "ptn_demo"
-    assert record["route"] == "/v1/ping" and record["status"] == 200
+    assert record["route"] == "/v1/ping"
+    assert record["status"] == 200
     everything = [doc async for doc in requests.find({})]
     assert platform.demo_key not in repr(everything)
     secret_part = platform.demo_key[len("esk_test_") + 16 :]

@@ -23,6 +23,11 @@ def main() -> None:
     service = Service.create("alpha", settings)
     marker = Path(os.environ["CRASH_MARKER"])
     log = structlog.get_logger("crashy")
+    first_run = not marker.exists()
+
+    def die_after_commit(message_id: str) -> None:
+        marker.write_text(message_id)
+        os.kill(os.getpid(), signal.SIGKILL)
 
     async def count(command: CountThing, context: MessageContext) -> None:
         await update_once(
@@ -32,9 +37,8 @@ def main() -> None:
             context.message_id,
             upsert=True,
         )
-        if not marker.exists():
-            marker.write_text(context.message_id)
-            os.kill(os.getpid(), signal.SIGKILL)
+        if first_run:
+            die_after_commit(context.message_id)
         log.info("redelivered_handled", message_id=context.message_id)
 
     service.router.on(CountThing, count)

@@ -1,0 +1,56 @@
+# The platform's two commands are `make run` and `make test`; `make check` lints.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help run test test-store-nx check asyncapi bench-bus venv clean
+
+help:
+	@echo "make run        run the whole platform with a demo partner (Ctrl-C stops it)"
+	@echo "make test       the whole test suite against RabbitMQ and the embedded store"
+	@echo "make check      lint, format check, types, import contracts, AsyncAPI drift"
+	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
+	@echo "make bench-bus  servicekit publish+consume throughput against raw aio-pika"
+
+$(STAMP): pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found: install Python 3.11+"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make: Python 3.11+ is needed ($(PYTHON) is older)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "make: cannot create $(VENV): install the venv module (Debian: apt-get install python3-venv)"; exit 1; }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(PY) -m devstack run
+
+test: venv
+	$(PY) -m devstack rabbitmq
+	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-store-nx
+
+# The store-compatibility suite runs against every embedded server the project can use.
+test-store-nx: venv
+	STORE_SERVER=nx $(PY) -m pytest tests/store -q
+
+check: venv
+	$(VENV)/bin/ruff check services deploy tests
+	$(VENV)/bin/ruff format --check services deploy tests
+	$(VENV)/bin/mypy services deploy/devstack deploy/asyncapi.py
+	$(VENV)/bin/lint-imports
+	$(PY) deploy/asyncapi.py --check
+
+asyncapi: venv
+	$(PY) deploy/asyncapi.py
+
+bench-bus: venv
+	$(PY) -m devstack rabbitmq
+	$(PY) deploy/bench_bus.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,160 @@
+"""`make run`: the whole platform on this machine, seeded with a demo partner.
+
+Starts (or reuses) RabbitMQ and the embedded store server, seeds the demo partner, runs every
+service of the Procfile under honcho, waits until all are ready and prints how to call the API.
+Ctrl-C stops everything; the data stays in `.data/` for the next run.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+
+from accounts.apikeys import generate as generate_api_key
+
+from .errors import DevstackError
+from .net import is_listening, redact_url
+from .output import say
+from .rabbitmq import amqp_url_from_env, ensure_rabbitmq
+from .store_server import REPO_ROOT, StoreServer, kind_from_env, start_store_server
+
+DATA = REPO_ROOT / ".data"
+STORE_PORT = 27117
+PORTS = {"gateway": 8080, "accounts": 8081, "provisioning": 8082, "logs": 8083, "privacy": 8084}
+SEEDED = ["accounts", "provisioning", "logs"]
+READY_TIMEOUT_S = 90.0
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _write_env_file(path: Path, values: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    path.chmod(0o600)
+
+
+def _dev_secrets() -> dict[str, str]:
+    """The pepper and the demo key: from the environment, else kept in .data/ across runs."""
+    saved = _read_env_file(DATA / "demo.env")
+    pepper = os.environ.get("API_KEY_PEPPER") or saved.get("API_KEY_PEPPER")
+    demo_key = os.environ.get("DEMO_API_KEY") or saved.get("DEMO_API_KEY")
+    return {
+        "API_KEY_PEPPER": pepper or secrets.token_urlsafe(32),
+        "DEMO_API_KEY": demo_key or generate_api_key("test")[0],
+    }
+
+
+def _store() -> tuple[str, StoreServer | None]:
+    external = os.environ.get("MONGO_URL")
+    if external:
+        say(f"using MONGO_URL={redact_url(external)}")
+        return external, None
+    if is_listening("127.0.0.1", STORE_PORT):
+        raise DevstackError(
+            f"port {STORE_PORT} is taken (is another `make run` still up?); stop it or set"
+            " MONGO_URL to use that server"
+        )
+    server = start_store_server(kind_from_env(), DATA / "store", STORE_PORT, say=say)
+    say(f"store server {server.describe()}")
+    return server.url, server
+
+
+def _check_ports() -> None:
+    busy = [f"{name} ({port})" for name, port in PORTS.items() if is_listening("127.0.0.1", port)]
+    if busy:
+        raise DevstackError(f"ports already in use: {', '.join(busy)}; stop what holds them")
+
+
+def _seed(env: dict[str, str]) -> None:
+    for service in SEEDED:
+        result = subprocess.run(
+            [sys.executable, "-m", service, "seed-demo"],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise DevstackError(f"seeding {service} failed:\n{result.stderr[-3000:]}")
+    say("demo partner seeded (ptn_demo, balance EUR 1,000.00)")
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _announce_when_ready(demo_key: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if all(_ready(port) for port in PORTS.values()):
+            gateway = f"http://127.0.0.1:{PORTS['gateway']}"
+            lines = [
+                "",
+                "all services ready",
+                f"  gateway:   {gateway}  (OpenAPI: {gateway}/openapi.json)",
+                f"  demo key:  {demo_key}  (also in .data/demo.env)",
+                f'  try:       curl -H "Authorization: Bearer {demo_key}" {gateway}/v1/ping',
+                "  Ctrl-C stops everything; data stays in .data/",
+                "",
+            ]
+            for line in lines:
+                say(line)
+            return
+        time.sleep(0.5)
+    say(f"not every service was ready after {READY_TIMEOUT_S:.0f} s; see the output above")
+
+
+def run() -> int:
+    """Run the platform in the foreground until Ctrl-C."""
+    amqp_url = amqp_url_from_env()
+    say(ensure_rabbitmq(amqp_url, say=say))
+    _check_ports()
+    mongo_url, server = _store()
+    try:
+        dev = _dev_secrets()
+        _write_env_file(
+            DATA / "demo.env", {**dev, "GATEWAY_URL": f"http://127.0.0.1:{PORTS['gateway']}"}
+        )
+        env = {
+            **os.environ,
+            **dev,
+            "AMQP_URL": amqp_url,
+            "MONGO_URL": mongo_url,
+            "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        _seed(env)
+        manager = Manager()
+        procfile = parse_procfile((REPO_ROOT / "Procfile").read_text())
+        for name, command in procfile.processes.items():
+            process_env = {**env, "HTTP_PORT": str(PORTS[name])}
+            command = command.replace("python ", f"{sys.executable} ", 1)
+            manager.add_process(name, command, env=process_env, cwd=str(REPO_ROOT))
+        threading.Thread(
+            target=_announce_when_ready, args=(dev["DEMO_API_KEY"],), daemon=True
+        ).start()
+        manager.loop()
+        return int(manager.returncode or 0)
+    finally:
+        if server is not None:
+            server.stop()
+            say("store server stopped")
