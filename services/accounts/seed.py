@@ -61,10 +61,10 @@ async def seed_demo(db: Db, *, pepper: str, api_key: str) -> None:
         upsert=True,
     )
     await db[store.LEDGER].update_one(
-        {"reference": "seed:demo-topup"},
+        {"_id": "led_demo_topup"},
         {
             "$setOnInsert": {
-                "_id": "led_demo_topup",
+                "reference": "seed:demo-topup",
                 "partner_id": DEMO_PARTNER_ID,
                 "kind": "top_up",
                 "amount": DEMO_BALANCE_MINOR,

@@ -21,5 +21,5 @@ async def create_indexes(db: Db) -> None:
     await db[CONTACTS].create_index("email")
     await db[CONTACTS].create_index("phone")
     await db[API_KEYS].create_index("partner_id")
-    await db[LEDGER].create_index([("partner_id", 1), ("_id", 1)])
+    await db[LEDGER].create_index("partner_id")
     await db[LEDGER].create_index("reference", unique=True)

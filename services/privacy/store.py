@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.privacy import DataCategory
@@ -18,8 +17,11 @@ Db = AsyncDatabase[dict[str, Any]]
 
 
 async def create_indexes(db: Db) -> None:
-    """Indexes for listing a partner's requests newest first."""
-    await db[REQUESTS].create_index([("partner_id", 1), ("_id", DESCENDING)])
+    """Listing a partner's requests is by partner (then `_id`, which every collection indexes).
+
+    Not a compound index with `_id`: nx-27017 then fails every write (decision 0002).
+    """
+    await db[REQUESTS].create_index("partner_id")
 
 
 async def registered_services(db: Db) -> list[str]:
