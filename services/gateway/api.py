@@ -14,6 +14,7 @@ from contracts.accounts import Principal, Scope, VerifyApiKey
 from gateway.problems import ApiError, from_remote, from_validation
 from servicekit.bus import Bus
 from servicekit.errors import RemoteCallError
+from servicekit.http import REQUEST_ID
 
 Method = Literal["GET", "POST", "PATCH", "DELETE"]
 
@@ -121,7 +122,7 @@ def handler_for(
             )
         call = Call(
             principal=principal,
-            request_id=str(request["request_id"]),
+            request_id=request[REQUEST_ID],
             path=dict(request.match_info),
             body=await read_body(request, endpoint.body) if endpoint.body else None,
             query=read_query(request, endpoint.query) if endpoint.query else None,

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from gateway.schemas import FieldError, Problem
 from servicekit.errors import RemoteCallError
+from servicekit.http import REQUEST_ID
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -96,7 +97,7 @@ async def problems(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """Every error becomes a problem document; nothing leaks a stack trace."""
-    request_id = str(request.get("request_id", ""))
+    request_id = request.get(REQUEST_ID, "")
     try:
         return await handler(request)
     except ApiError as error:
@@ -105,7 +106,10 @@ async def problems(
         if http_error.status < 400:
             raise
         code, title = HTTP_CODES.get(http_error.status, ("http_error", http_error.reason))
-        return problem_response(ApiError(http_error.status, code, title), request_id)
+        response = problem_response(ApiError(http_error.status, code, title), request_id)
+        if "Allow" in http_error.headers:  # a 405 must say which methods the path serves
+            response.headers["Allow"] = http_error.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled_error", path=request.path)
         return problem_response(ApiError(500, "internal", "Internal error"), request_id)

@@ -13,7 +13,7 @@ from contracts.gateway import ApiRequestLogged
 from gateway.api import PRINCIPAL
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
-from servicekit.http import route_of
+from servicekit.http import REQUEST_ID, route_of
 
 log = structlog.get_logger("gateway.requestlog")
 
@@ -38,7 +38,7 @@ class RequestLog:
         if request.path.startswith("/v1/"):
             principal = request.get(PRINCIPAL)
             record = ApiRequestLogged(
-                request_id=str(request.get("request_id", "")),
+                request_id=request.get(REQUEST_ID, ""),
                 partner_id=principal.partner_id if principal else None,
                 key_id=principal.key_id if principal else None,
                 method=request.method,

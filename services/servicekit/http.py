@@ -20,6 +20,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 SERVICE_NAME: web.AppKey[str] = web.AppKey("service_name", str)
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 READINESS: web.AppKey[ReadinessCheck] = web.AppKey("readiness")
 
 
@@ -40,7 +41,7 @@ async def observe(
     service = request.app[SERVICE_NAME]
     structlog.contextvars.bind_contextvars(service=service)
     bind_correlation_id(request_id, request_id=request_id)
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     started = time.perf_counter()
     status = 500
     try:

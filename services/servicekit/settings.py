@@ -14,7 +14,10 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     amqp_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/")
-    mongo_url: str = Field(default="mongodb://127.0.0.1:27117/")
+    mongo_url: str = Field(
+        default="mongodb://127.0.0.1:27117/?maxPoolSize=1",
+        description="Local default: the embedded server of `make run` (see decision 0002).",
+    )
     bus_namespace: str = Field(default="esim", pattern=r"^[a-z][a-z0-9_-]{0,40}$")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")

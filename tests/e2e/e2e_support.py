@@ -49,3 +49,31 @@ async def poll_request(api: aiohttp.ClientSession, request_id: str) -> dict[str,
         return body if body["status"] != "in_progress" else None
 
     return await eventually(finished, timeout=30, interval=0.2, what=f"{request_id} finished")
+
+
+async def add_api_key(
+    platform: Platform,
+    db: Any,
+    *,
+    partner_id: str,
+    scopes: list[str],
+    name: str = "test key",
+) -> str:
+    """Store a new test-mode API key for a partner (as accounts' seed does); return the key."""
+    from accounts import apikeys
+    from servicekit.clock import utcnow
+
+    key, parsed = apikeys.generate("test")
+    await db[platform.database("accounts")]["api_keys"].insert_one(
+        {
+            "_id": parsed.key_id,
+            "partner_id": partner_id,
+            "prefix": parsed.prefix,
+            "mode": parsed.mode,
+            "scopes": scopes,
+            "secret_hmac": apikeys.secret_digest(parsed.secret, platform.env["API_KEY_PEPPER"]),
+            "created_at": utcnow(),
+            "name": name,
+        }
+    )
+    return key
