@@ -78,7 +78,8 @@ def _check_ports() -> None:
         raise DevstackError(f"ports already in use: {', '.join(busy)}; stop what holds them")
 
 
-def _seed(env: dict[str, str]) -> None:
+def seed_demo(env: dict[str, str]) -> None:
+    """Seed every data-owning service's demo data through its own `seed-demo` command."""
     for service in SEEDED:
         result = subprocess.run(
             [sys.executable, "-m", service, "seed-demo"],
@@ -142,7 +143,7 @@ def run() -> int:
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
             "PYTHONUNBUFFERED": "1",
         }
-        _seed(env)
+        seed_demo(env)
         manager = Manager()
         procfile = parse_procfile((REPO_ROOT / "Procfile").read_text())
         for name, command in procfile.processes.items():

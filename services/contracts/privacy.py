@@ -185,6 +185,14 @@ class RequestStatus(StrEnum):
     FAILED = "failed"
 
 
+def check_changes(request_type: RequestType, changes: dict[str, str] | None) -> None:
+    """A rectification carries the corrected values; no other request type does."""
+    if request_type is RequestType.RECTIFICATION and not changes:
+        raise ValueError("a rectification request needs `changes`: field name to corrected value")
+    if request_type is not RequestType.RECTIFICATION and changes is not None:
+        raise ValueError("only a rectification request takes `changes`")
+
+
 class SubmitPrivacyRequest(Query):
     """Open a data-subject request on behalf of a partner (request/reply from the gateway)."""
 
@@ -194,6 +202,11 @@ class SubmitPrivacyRequest(Query):
     type: RequestType
     subject: SubjectRef
     changes: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _changes_fit_the_type(self) -> SubmitPrivacyRequest:
+        check_changes(self.type, self.changes)
+        return self
 
 
 class GetPrivacyRequest(Query):

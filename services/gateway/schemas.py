@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.privacy import RequestType, SubjectRef
+from contracts.privacy import RequestType, SubjectRef, check_changes
 
 
 class ApiModel(BaseModel):
@@ -49,8 +49,13 @@ class CreatePrivacyRequest(ApiModel):
     type: RequestType
     subject: SubjectRef
     changes: dict[str, str] | None = Field(
-        default=None, description="Corrected values, for rectification requests."
+        default=None, description="Corrected values, for rectification requests only."
     )
+
+    @model_validator(mode="after")
+    def _changes_fit_the_type(self) -> CreatePrivacyRequest:
+        check_changes(self.type, self.changes)
+        return self
 
 
 class PageQuery(ApiModel):

@@ -101,8 +101,6 @@ class PrivacyHandlers:
         self, request: SubmitPrivacyRequest, context: MessageContext
     ) -> PrivacyRequestView:
         """Open a request and, in the same write, queue one task command per service."""
-        if request.type is RequestType.RECTIFICATION and not request.changes:
-            raise ServiceError("invalid_request", "a rectification needs `changes`")
         services = await store.registered_services(self.db)
         if not services:
             raise ServiceError("unavailable", "no data-owning service has registered yet")

@@ -108,8 +108,7 @@ class OutboxRelay:
                 await collection.update_one(
                     {"_id": document["_id"], OUTBOX: {"$size": 0}}, {"$set": {PENDING: 0}}
                 )
-        if published:
-            OUTBOX_BACKLOG.labels(self.bus.service).set(await self.backlog())
+        OUTBOX_BACKLOG.labels(self.bus.service).set(await self.backlog())
         return published
 
     async def backlog(self) -> int:

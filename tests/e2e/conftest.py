@@ -5,37 +5,23 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from devstack.run import seed_demo
 from e2e_support import Platform
 from pymongo import AsyncMongoClient
 
 from accounts import apikeys
 from servicekit.settings import ServiceSettings
 from support.names import unique_namespace
-from support.processes import REPO, ServiceProcess, free_port
+from support.processes import ServiceProcess, free_port
 from support.services import remove_namespace
 from support.waiting import eventually
 
 DATA_OWNERS = ["accounts", "provisioning", "logs"]
 SERVICES = [*DATA_OWNERS, "privacy", "gateway"]
-
-
-def _seed(service: str, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", service, "seed-demo"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, f"seeding {service} failed: {result.stderr[-2000:]}"
 
 
 @pytest.fixture(scope="session")
@@ -62,8 +48,7 @@ async def platform(
 ) -> AsyncIterator[Platform]:
     """Start all five services, seed the demo, wait until privacy knows every data owner."""
     logs_dir = tmp_path_factory.mktemp("platform-logs")
-    for service in DATA_OWNERS:
-        _seed(service, platform_env)
+    seed_demo(platform_env)
     processes = {
         service: ServiceProcess(
             ["-m", service],
@@ -92,13 +77,11 @@ async def platform(
         for process in processes.values():
             process.stop()
         settings = ServiceSettings(
-            amqp_url=platform_env["AMQP_URL"], bus_namespace=running.namespace
+            amqp_url=platform_env["AMQP_URL"],
+            mongo_url=running.mongo_url,
+            bus_namespace=running.namespace,
         )
         await remove_namespace(settings, SERVICES)
-        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(running.mongo_url)
-        for service in SERVICES:
-            await client.drop_database(running.database(service))
-        await client.close()
 
 
 async def _registered(platform: Platform) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import aio_pika
 from aiohttp.test_utils import TestServer
+from pymongo import AsyncMongoClient
 
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
@@ -51,3 +52,19 @@ async def remove_namespace(settings: ServiceSettings, services: list[str]) -> No
         await delete_namespace(
             channel, Topology(settings.bus_namespace), services, settings.retry_delays_ms
         )
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url)
+    for service in services:
+        await client.drop_database(settings.database_name(service))
+    await client.close()
+
+
+@contextlib.asynccontextmanager
+async def fresh_namespace(
+    amqp_url: str, mongo_url: str, services: list[str]
+) -> AsyncIterator[ServiceSettings]:
+    """Settings of a namespace for one test; its queues and databases are removed after."""
+    settings = fast_settings(amqp_url, mongo_url)
+    try:
+        yield settings
+    finally:
+        await remove_namespace(settings, services)
