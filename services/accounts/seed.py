@@ -5,6 +5,7 @@ from __future__ import annotations
 from accounts import apikeys, store
 from accounts.store import Db
 from contracts.accounts import Scope
+from servicekit.cli import seed_once
 from servicekit.clock import utcnow
 
 DEMO_PARTNER_ID = "ptn_demo"
@@ -14,10 +15,15 @@ DEMO_CURRENCY = "EUR"
 
 
 async def seed_demo(db: Db, *, pepper: str, api_key: str) -> None:
-    """Create the demo partner (idempotent: running it again changes nothing but the key)."""
+    """Create the demo partner once; (re)register the demo key on every run."""
     parsed = apikeys.parse(api_key)
     if parsed is None:
         raise ValueError("the demo API key is not a well-formed esk_ key")
+    await seed_once(db, "demo_partner", lambda: _create_demo_partner(db))
+    await _register_key(db, parsed, pepper)
+
+
+async def _create_demo_partner(db: Db) -> None:
     now = utcnow()
     await db[store.PARTNERS].update_one(
         {"_id": DEMO_PARTNER_ID},
@@ -45,6 +51,24 @@ async def seed_demo(db: Db, *, pepper: str, api_key: str) -> None:
         },
         upsert=True,
     )
+    await db[store.LEDGER].update_one(
+        {"_id": "led_demo_topup"},
+        {
+            "$setOnInsert": {
+                "reference": "seed:demo-topup",
+                "partner_id": DEMO_PARTNER_ID,
+                "kind": "top_up",
+                "amount": DEMO_BALANCE_MINOR,
+                "currency": DEMO_CURRENCY,
+                "created_at": now,
+            }
+        },
+        upsert=True,
+    )
+
+
+async def _register_key(db: Db, parsed: apikeys.ParsedKey, pepper: str) -> None:
+    now = utcnow()
     await db[store.API_KEYS].update_one(
         {"_id": parsed.key_id},
         {
@@ -57,20 +81,6 @@ async def seed_demo(db: Db, *, pepper: str, api_key: str) -> None:
             },
             "$unset": {"revocation": ""},
             "$setOnInsert": {"created_at": now, "name": "demo key"},
-        },
-        upsert=True,
-    )
-    await db[store.LEDGER].update_one(
-        {"_id": "led_demo_topup"},
-        {
-            "$setOnInsert": {
-                "reference": "seed:demo-topup",
-                "partner_id": DEMO_PARTNER_ID,
-                "kind": "top_up",
-                "amount": DEMO_BALANCE_MINOR,
-                "currency": DEMO_CURRENCY,
-                "created_at": now,
-            }
         },
         upsert=True,
     )

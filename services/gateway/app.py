@@ -34,4 +34,10 @@ def create_app(settings: GatewaySettings) -> web.Application:
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
+    app.on_response_prepare.append(_hide_server_software)
     return app
+
+
+async def _hide_server_software(_request: web.Request, response: web.StreamResponse) -> None:
+    """Name the product, not the Python and aiohttp versions it runs on."""
+    response.headers["Server"] = NAME

@@ -15,12 +15,31 @@ REF = "#/components/schemas/{model}"
 _PATH_PARAMETER = re.compile(r"{([^}]+)}")
 
 ERRORS = {
-    "400": "Malformed request",
+    "400": "Malformed JSON body",
     "401": "Missing or invalid API key",
     "403": "The key lacks the scope this operation needs",
+    "404": "No such resource (or not yours)",
+    "413": "The body is larger than the API accepts",
+    "415": "The body is not application/json",
     "422": "The request is not valid",
+    "502": "A service behind the gateway failed",
     "503": "A service behind the gateway is unavailable",
+    "504": "A service behind the gateway did not answer in time",
 }
+
+
+def _error_statuses(endpoint: Endpoint) -> list[str]:
+    """The problem statuses this endpoint can answer with (beyond 404/405 for unknown routes)."""
+    statuses = {"401", "502", "503", "504"}
+    if endpoint.scope is not None:
+        statuses.add("403")
+    if _PATH_PARAMETER.search(endpoint.path):
+        statuses.add("404")
+    if endpoint.body is not None:
+        statuses |= {"400", "413", "415", "422"}
+    if endpoint.query is not None:
+        statuses.add("422")
+    return sorted(statuses)
 
 
 def _models(endpoints: list[Endpoint]) -> list[type[BaseModel]]:
@@ -58,7 +77,10 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
                 }
             },
         },
-        **{status: {"description": text, "content": problem} for status, text in ERRORS.items()},
+        **{
+            status: {"description": ERRORS[status], "content": problem}
+            for status in _error_statuses(endpoint)
+        },
     }
     operation: dict[str, Any] = {
         "operationId": endpoint.operation_id,

@@ -18,8 +18,9 @@ class LogsHandlers:
     def __init__(self, db: Db) -> None:
         self.db = db
 
-    async def api_request_logged(self, event: ApiRequestLogged, _context: MessageContext) -> None:
-        """Keep the request record; its request id makes a redelivery a no-op."""
-        record = event.model_dump(exclude={"request_id"}, exclude_none=True)
+    async def api_request_logged(self, event: ApiRequestLogged, context: MessageContext) -> None:
+        """Keep the request record, keyed by the event's message id so a redelivery is a no-op
+        (not by the request id: a client may send the same one twice)."""
+        record = event.model_dump(exclude_none=True)
         with contextlib.suppress(DuplicateKeyError):
-            await self.db[store.API_REQUESTS].insert_one({"_id": event.request_id, **record})
+            await self.db[store.API_REQUESTS].insert_one({"_id": context.message_id, **record})

@@ -24,4 +24,5 @@ async def create_indexes(db: Db) -> None:
         for field in fields.values():
             await db[collection].create_index(field)
     await db[API_REQUESTS].create_index("received_at")
+    await db[API_REQUESTS].create_index("request_id")
     await db[TECHNICAL].create_index("at")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from provisioning import store
 from provisioning.store import Db
+from servicekit.cli import seed_once
 from servicekit.clock import utcnow
 
 DEMO_PARTNER_ID = "ptn_demo"
@@ -12,7 +13,11 @@ DEMO_END_USER_EMAIL = "demo.contact@example.com"
 
 
 async def seed_demo(db: Db) -> None:
-    """Create the demo order once."""
+    """Create the demo order once (never again after it was erased)."""
+    await seed_once(db, "demo_order", lambda: _create_demo_order(db))
+
+
+async def _create_demo_order(db: Db) -> None:
     await db[store.ORDERS].update_one(
         {"_id": "ord_demo"},
         {

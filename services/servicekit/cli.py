@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pymongo.asynchronous.database import AsyncDatabase
 
+from servicekit.clock import utcnow
 from servicekit.logging import configure_logging
 from servicekit.service import run
 from servicekit.settings import ServiceSettings
@@ -18,6 +19,24 @@ from servicekit.store import Store
 S = TypeVar("S", bound=ServiceSettings)
 
 Seeder = Callable[[AsyncDatabase[dict[str, Any]], S], Awaitable[None]]
+
+
+SEEDS = "_seeds"
+
+
+async def seed_once(
+    db: AsyncDatabase[dict[str, Any]], name: str, create: Callable[[], Awaitable[None]]
+) -> bool:
+    """Run `create` unless a seed of this name ran before; whether it ran.
+
+    Demo data is created once: seeding again must not bring back personal data that a
+    data-subject request has since erased.
+    """
+    if await db[SEEDS].find_one({"_id": name}) is not None:
+        return False
+    await create()
+    await db[SEEDS].update_one({"_id": name}, {"$setOnInsert": {"at": utcnow()}}, upsert=True)
+    return True
 
 
 async def _seed(name: str, settings: S, seeder: Seeder[S]) -> None:

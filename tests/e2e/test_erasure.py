@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+from devstack.run import seed_demo
 from e2e_support import Platform, poll_request
 from pymongo import AsyncMongoClient
 
@@ -62,6 +63,12 @@ async def test_erasure_through_the_gateway_completes_across_all_services(
         listed = await response.json()
     assert opened["id"] in [item["id"] for item in listed["data"]]
 
+    seed_demo(platform.env)
+    assert await accounts["contacts"].count_documents({"email": SUBJECT_EMAIL}) == 0, (
+        "seeding the demo again must not bring erased personal data back"
+    )
+    assert await logs["technical_logs"].count_documents({"email": SUBJECT_EMAIL}) == 0
+
 
 async def test_api_requests_reach_the_logs_service_without_secrets(
     platform: Platform, api: aiohttp.ClientSession, db: AsyncMongoClient[dict[str, Any]]
@@ -76,7 +83,7 @@ async def test_api_requests_reach_the_logs_service_without_secrets(
     requests = db[platform.database("logs")]["api_requests"]
 
     async def recorded() -> dict[str, Any] | None:
-        return await requests.find_one({"_id": "req-e2e-logging-1"})
+        return await requests.find_one({"request_id": "req-e2e-logging-1"})
 
     record = await eventually(recorded, what="the request recorded by the logs service")
     assert record["partner_id"] == "ptn_demo"
