@@ -19,6 +19,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
 from accounts.apikeys import generate as generate_api_key
+from servicekit.crypto import BlindIndex, LocalMasterKeys
 
 from .errors import DevstackError
 from .net import is_listening, redact_url
@@ -46,14 +47,18 @@ def _write_env_file(path: Path, values: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
-def _dev_secrets() -> dict[str, str]:
-    """The pepper and the demo key: from the environment, else kept in .data/ across runs."""
-    saved = _read_env_file(DATA / "demo.env")
-    pepper = os.environ.get("API_KEY_PEPPER") or saved.get("API_KEY_PEPPER")
-    demo_key = os.environ.get("DEMO_API_KEY") or saved.get("DEMO_API_KEY")
+def dev_secrets(saved: dict[str, str] | None = None) -> dict[str, str]:
+    """Development secrets: from the environment, else `saved`, else newly generated."""
+    generators = {
+        "API_KEY_PEPPER": lambda: secrets.token_urlsafe(32),
+        "DEMO_API_KEY": lambda: generate_api_key("test")[0],
+        "MASTER_KEYS": LocalMasterKeys.generate,
+        "BLIND_INDEX_KEY": BlindIndex.generate_key,
+    }
+    known = saved or {}
     return {
-        "API_KEY_PEPPER": pepper or secrets.token_urlsafe(32),
-        "DEMO_API_KEY": demo_key or generate_api_key("test")[0],
+        name: os.environ.get(name) or known.get(name) or generate()
+        for name, generate in generators.items()
     }
 
 
@@ -131,7 +136,7 @@ def run() -> int:
     _check_ports()
     mongo_url, server = _store()
     try:
-        dev = _dev_secrets()
+        dev = dev_secrets(_read_env_file(DATA / "demo.env"))
         _write_env_file(
             DATA / "demo.env", {**dev, "GATEWAY_URL": f"http://127.0.0.1:{PORTS['gateway']}"}
         )

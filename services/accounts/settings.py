@@ -1,12 +1,29 @@
 """Settings of the accounts service."""
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
+from servicekit.keyring import EncryptionSettings
 from servicekit.settings import ServiceSettings
 
 
-class AccountsSettings(ServiceSettings):
-    """Accounts adds the API-key pepper: a server-side secret, never stored with the keys."""
+class AccountsSettings(ServiceSettings, EncryptionSettings):
+    """Accounts adds its secrets (the API-key pepper, the encryption keys) and its policies."""
 
     api_key_pepper: SecretStr
     demo_api_key: SecretStr | None = None
+    session_ttl_minutes: int = Field(default=12 * 60, ge=5, le=30 * 24 * 60)
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins within the window before a lockout."
+    )
+    login_failure_window_minutes: int = Field(default=15, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    key_rotation_overlap_hours: int = Field(
+        default=24, ge=0, le=30 * 24, description="How long a rotated key keeps working."
+    )
+    low_balance_thresholds: list[int] = Field(
+        default=[10_000, 1_000],
+        description="Balances (minor units) that raise a low-balance event.",
+    )
+    last_used_resolution_seconds: int = Field(
+        default=60, ge=1, description="A key's last-used time is written at most this often."
+    )

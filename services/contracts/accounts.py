@@ -1,4 +1,4 @@
-"""Accounts contracts: API-key verification for the gateway."""
+"""Accounts contracts: who acts (actors, roles, scopes) and API-key verification."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from contracts.base import Query, Reply, WireSecret
+from contracts.base import Contract, Query, Reply, WireSecret
 
 
 class Scope(StrEnum):
@@ -24,6 +24,37 @@ class Scope(StrEnum):
     KEYS_MANAGE = "keys:manage"
     ACCOUNT_READ = "account:read"
     ACCOUNT_WRITE = "account:write"
+
+
+class Role(StrEnum):
+    """Roles of people: a partner's own (owner ... viewer) and the platform's (ops ...)."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    DEVELOPER = "developer"
+    BILLING = "billing"
+    VIEWER = "viewer"
+    OPS = "ops"
+    PRIVACY_OFFICER = "privacy_officer"
+    SUPPORT = "support"
+
+
+PARTNER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.BILLING, Role.VIEWER})
+PLATFORM_ROLES = frozenset({Role.OPS, Role.PRIVACY_OFFICER, Role.SUPPORT})
+
+
+class Actor(Contract):
+    """Who asks for a command or query: a dashboard user, an API key, or the platform itself.
+
+    A partner's user or key acts only for its own partner; platform users and the platform
+    (internal jobs, other services) have no partner.
+    """
+
+    kind: Literal["user", "api_key", "platform"]
+    id: str = Field(max_length=64)
+    partner_id: str | None = Field(default=None, max_length=64)
+    role: Role | None = Field(default=None, description="A user's role.")
+    scopes: list[Scope] = Field(default_factory=list, description="An API key's scopes.")
 
 
 class VerifyApiKey(Query):

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from devstack.run import seed_demo
+from devstack.run import dev_secrets, seed_demo
 from e2e_support import Platform
 from pymongo import AsyncMongoClient
 
-from accounts import apikeys
 from servicekit.settings import ServiceSettings
 from support.names import unique_namespace
 from support.processes import ServiceProcess, free_port
@@ -27,16 +25,14 @@ SERVICES = [*DATA_OWNERS, "privacy", "gateway"]
 @pytest.fixture(scope="session")
 def platform_env(amqp_url: str, mongo_url: str) -> dict[str, str]:
     """The environment every process of the test platform shares."""
-    demo_key, _ = apikeys.generate("test")
     return {
         **os.environ,
+        **dev_secrets(),
         "AMQP_URL": amqp_url,
         "MONGO_URL": mongo_url,
         "BUS_NAMESPACE": unique_namespace(),
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "info",
-        "API_KEY_PEPPER": secrets.token_urlsafe(32),
-        "DEMO_API_KEY": demo_key,
         "RETRY_DELAYS_MS": json.dumps([200, 1000]),
         "OUTBOX_POLL_SECONDS": "0.2",
     }
