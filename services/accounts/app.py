@@ -11,16 +11,20 @@ from accounts.privacy import AccountsPrivacy
 from accounts.settings import AccountsSettings
 from contracts.accounts import VerifyApiKey
 from servicekit.service import Service
+from servicekit.vault import Vault
 
 NAME = "accounts"
 
 
 def create_service(settings: AccountsSettings) -> Service:
-    """Wire the accounts service."""
+    """Wire the accounts service: one vault for every personal field it keeps."""
     service = Service.create(NAME, settings)
-    handlers = AccountsHandlers(db=service.db, pepper=settings.api_key_pepper.get_secret_value())
+    vault = Vault.from_settings(service.db, settings)
     service.startup.append(lambda: store.create_indexes(service.db))
+    service.startup.append(vault.keyring.create_indexes)
+    handlers = AccountsHandlers(db=service.db, pepper=settings.api_key_pepper.get_secret_value())
     service.router.answer(VerifyApiKey, handlers.verify_api_key)
+    # Each part of the service registers its handlers below, one line each.
     service.join_privacy(INVENTORY, AccountsPrivacy(service.db))
     return service
 
