@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from accounts import store
-from accounts.handlers import AccountsHandlers
+from accounts import billing_handlers, keys, people_handlers, store
 from accounts.inventory import INVENTORY
 from accounts.privacy import AccountsPrivacy
 from accounts.settings import AccountsSettings
-from contracts.accounts import VerifyApiKey
 from servicekit.service import Service
 from servicekit.vault import Vault
 
@@ -22,10 +20,11 @@ def create_service(settings: AccountsSettings) -> Service:
     vault = Vault.from_settings(service.db, settings)
     service.startup.append(lambda: store.create_indexes(service.db))
     service.startup.append(vault.keyring.create_indexes)
-    handlers = AccountsHandlers(db=service.db, pepper=settings.api_key_pepper.get_secret_value())
-    service.router.answer(VerifyApiKey, handlers.verify_api_key)
     # Each part of the service registers its handlers below, one line each.
-    service.join_privacy(INVENTORY, AccountsPrivacy(service.db))
+    people_handlers.register(service, settings, vault)
+    keys.register(service, settings)
+    billing_handlers.register(service, settings)
+    service.join_privacy(INVENTORY, AccountsPrivacy(service.db, vault))
     return service
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from contracts.accounts import PLATFORM_ROLES, Actor, Role, Scope
+from contracts.accounts import PARTNER_ROLES, PLATFORM_ROLES, Actor, Role, Scope
 from servicekit.errors import ServiceError
 
 
@@ -118,3 +118,33 @@ def grantable_scopes(actor: Actor) -> frozenset[Scope]:
     if actor.kind == "platform" or actor.role in PLATFORM_ROLES:
         return frozenset(Scope)
     return ROLE_SCOPES.get(actor.role, frozenset()) if actor.role else frozenset()
+
+
+def require_self_or(
+    actor: Actor, permission: Permission, partner_id: str | None, user_id: str
+) -> None:
+    """Let a user act on their own account (sessions, login history); others need `permission`."""
+    if actor.kind == "user" and actor.id == user_id:
+        return
+    require(actor, permission, partner_id)
+
+
+def grantable_roles(actor: Actor) -> frozenset[Role]:
+    """The roles `actor` may give a new dashboard user.
+
+    The platform grants any role; a partner's owner any partner role; an admin any partner
+    role but owner. API keys create no users: a leaked key must not mint dashboard logins.
+    """
+    if is_platform(actor):
+        return (
+            frozenset(Role) if actor.kind == "platform" or actor.role == Role.OPS else frozenset()
+        )
+    if actor.kind != "user" or Permission.PEOPLE_MANAGE not in permissions_of(actor):
+        return frozenset()
+    return PARTNER_ROLES if actor.role == Role.OWNER else PARTNER_ROLES - {Role.OWNER}
+
+
+def require_grantable(actor: Actor, role: Role) -> None:
+    """Refuse unless `actor` may give `role` to a new dashboard user."""
+    if role not in grantable_roles(actor):
+        raise ServiceError("forbidden", f"this actor may not give the `{role.value}` role")

@@ -1,4 +1,8 @@
-"""The accounts service's answers to privacy commands."""
+"""The accounts service's answers to privacy commands.
+
+Contacts are found by the blind indexes of their email and phone (their fields are sealed at
+rest, see `accounts.people`); erasing a contact shreds its key and deletes the record.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from accounts import store
+from accounts.people import CONTACT_SEALED, INDEXED, People
 from accounts.store import Db
 from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
 from servicekit.clock import utcnow
 from servicekit.ids import new_id
+from servicekit.vault import Vault, blind_field
 
 LEDGER_YEARS = 7
 
@@ -21,17 +27,25 @@ def _contact_ids_filter(ids: list[str]) -> dict[str, Any]:
 class AccountsPrivacy:
     """Locate, export, erase, restrict and rectify a subject's data held by accounts."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, vault: Vault) -> None:
         self.db = db
+        self.vault = vault
+        self.people = People(db, vault)
 
     async def _contacts(self, subject: SubjectRef) -> list[dict[str, Any]]:
         """Contacts found by each identifier the subject gives (one indexed query each)."""
         found: dict[str, dict[str, Any]] = {}
         identifiers = subject.identifiers()
-        for field in ("email", "phone", "partner_id"):
-            if field in identifiers:
-                async for doc in self.db[store.CONTACTS].find({field: identifiers[field]}):
-                    found[doc["_id"]] = doc
+        criteria = [
+            {blind_field(kind): self.vault.index(kind, identifiers[kind])}
+            for kind in INDEXED
+            if kind in identifiers
+        ]
+        if "partner_id" in identifiers:
+            criteria.append({"partner_id": identifiers["partner_id"]})
+        for criterion in criteria:
+            async for doc in self.db[store.CONTACTS].find(criterion):
+                found[doc["_id"]] = doc
         return list(found.values())
 
     async def _ledger_count(self, subject: SubjectRef) -> int:
@@ -63,9 +77,7 @@ class AccountsPrivacy:
         return {
             "contact_people": [
                 {
-                    "name": doc.get("name"),
-                    "email": doc.get("email"),
-                    "phone": doc.get("phone"),
+                    **await self.vault.open(doc["_id"], doc, CONTACT_SEALED),
                     "role": doc.get("role"),
                     "restriction": doc.get("restriction"),
                 }
@@ -76,6 +88,8 @@ class AccountsPrivacy:
     async def erase(self, subject: SubjectRef) -> list[CategoryOutcome]:
         """Contacts deleted; ledger entries retained for 7 years under the legal obligation."""
         ids = [doc["_id"] for doc in await self._contacts(subject)]
+        for contact_id in ids:
+            await self.vault.shred(contact_id)
         deleted = (
             await self.db[store.CONTACTS].delete_many(_contact_ids_filter(ids))
         ).deleted_count
@@ -110,6 +124,14 @@ class AccountsPrivacy:
             _contact_ids_filter(ids), {"$set": {"restriction": restriction}}
         )
         changed = result.matched_count
+        identifiers = subject.identifiers()
+        await self.people.record_restriction(
+            email=identifiers.get("email"),
+            phone=identifiers.get("phone"),
+            restricted=restricted,
+            objection=objection,
+            now=utcnow(),
+        )
         disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
         return [
             CategoryOutcome(
@@ -124,22 +146,22 @@ class AccountsPrivacy:
         allowed = {
             key: value for key, value in changes.items() if key in {"name", "email", "phone"}
         }
-        if "email" in allowed:
-            allowed["email"] = allowed["email"].lower()
         ids = [doc["_id"] for doc in await self._contacts(subject)]
         changed = 0
         if allowed and ids:
-            result = await self.db[store.CONTACTS].update_many(
-                _contact_ids_filter(ids), {"$set": allowed}
-            )
-            changed = result.matched_count
+            for cid in ids:
+                sealed = await self.vault.seal(cid, cid, allowed, indexed=INDEXED)
+                result = await self.db[store.CONTACTS].update_one({"_id": cid}, {"$set": sealed})
+                changed += result.matched_count
             await self.db[store.RECTIFICATIONS].insert_many(
                 [
                     {
                         "_id": new_id("rec"),
-                        "contact_id": cid,
+                        "record": "contact",
+                        "record_id": cid,
                         "fields": sorted(allowed),
                         "at": utcnow(),
+                        "by": "privacy",
                     }
                     for cid in ids
                 ]

@@ -10,9 +10,9 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from contracts.accounts import Principal, Scope, VerifyApiKey
+from contracts.accounts import Principal, Scope
+from gateway.principals import Verifier
 from gateway.problems import ApiError, from_remote, from_validation
-from servicekit.bus import Bus
 from servicekit.errors import RemoteCallError
 from servicekit.http import REQUEST_ID
 
@@ -48,12 +48,14 @@ class Endpoint:
     query: type[BaseModel] | None = None
     status: int = 200
     tags: list[str] = field(default_factory=list)
+    conflicts: bool = False
+    """Whether the operation can be refused for the state of its resource (409)."""
 
 
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 
 
-async def authenticate(request: web.Request, bus: Bus, timeout: float) -> Principal:
+async def authenticate(request: web.Request, verifier: Verifier) -> Principal:
     """The principal of the request's bearer key; the partner comes only from the key."""
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
@@ -65,12 +67,7 @@ async def authenticate(request: web.Request, bus: Bus, timeout: float) -> Princi
             "send `Authorization: Bearer <api key>`",
         )
     try:
-        return await bus.request(
-            VerifyApiKey(api_key=credentials.strip()),
-            to="accounts",
-            reply=Principal,
-            timeout=timeout,
-        )
+        return await verifier.principal_of(credentials.strip())
     except RemoteCallError as error:
         raise from_remote(error) from None
 
@@ -106,12 +103,12 @@ def read_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
 
 
 def handler_for(
-    endpoint: Endpoint, bus: Bus, timeout: float
+    endpoint: Endpoint, verifier: Verifier
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The aiohttp handler of an endpoint: authenticate, authorise, validate, call, render."""
 
     async def handle(request: web.Request) -> web.Response:
-        principal = await authenticate(request, bus, timeout)
+        principal = await authenticate(request, verifier)
         request[PRINCIPAL] = principal
         if endpoint.scope is not None and endpoint.scope not in principal.scopes:
             raise ApiError(
@@ -140,12 +137,12 @@ def handler_for(
     return handle
 
 
-def mount(app: web.Application, endpoints: list[Endpoint], bus: Bus, timeout: float) -> None:
+def mount(app: web.Application, endpoints: list[Endpoint], verifier: Verifier) -> None:
     """Add every endpoint's route to the app."""
     for endpoint in endpoints:
         app.router.add_route(
             endpoint.method,
             endpoint.path,
-            handler_for(endpoint, bus, timeout),
+            handler_for(endpoint, verifier),
             name=endpoint.operation_id,
         )

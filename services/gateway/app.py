@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
+from contracts.apikeys import ApiKeyRevoked
 from gateway import api
 from gateway.handlers import GatewayHandlers
 from gateway.openapi import build_openapi
+from gateway.principals import PrincipalCache, Verifier
 from gateway.problems import problems
 from gateway.requestlog import RequestLog
 from gateway.routes import endpoints
@@ -26,8 +30,12 @@ def create_app(settings: GatewaySettings) -> web.Application:
     )
     app.cleanup_ctx.append(request_log.drain)
     timeout = settings.query_timeout_seconds
-    api_endpoints = endpoints(GatewayHandlers(service.bus, timeout))
-    api.mount(app, api_endpoints, service.bus, timeout)
+    cache = PrincipalCache(ttl=timedelta(seconds=settings.principal_cache_seconds))
+    verifier = Verifier(service.bus, timeout, cache)
+    service.router.on_broadcast(ApiKeyRevoked, verifier.on_revoked)
+    service.router.on_broadcast_gap(cache.clear)
+    api_endpoints = endpoints(GatewayHandlers(service.bus, timeout, verifier))
+    api.mount(app, api_endpoints, verifier)
     document = build_openapi(api_endpoints, API_VERSION)
 
     async def openapi(_request: web.Request) -> web.Response:

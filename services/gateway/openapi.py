@@ -19,6 +19,7 @@ ERRORS = {
     "401": "Missing or invalid API key",
     "403": "The key lacks the scope this operation needs",
     "404": "No such resource (or not yours)",
+    "409": "The resource's state does not allow this",
     "413": "The body is larger than the API accepts",
     "415": "The body is not application/json",
     "422": "The request is not valid",
@@ -35,6 +36,8 @@ def _error_statuses(endpoint: Endpoint) -> list[str]:
         statuses.add("403")
     if _PATH_PARAMETER.search(endpoint.path):
         statuses.add("404")
+    if endpoint.conflicts:
+        statuses.add("409")
     if endpoint.body is not None:
         statuses |= {"400", "413", "415", "422"}
     if endpoint.query is not None:

@@ -38,6 +38,8 @@ class ApiError(Exception):
 
 REMOTE_STATUS = {
     "not_found": (404, "Not found"),
+    "forbidden": (403, "Forbidden"),
+    "conflict": (409, "Conflict"),
     "invalid_request": (422, "Invalid request"),
     "invalid_api_key": (401, "Invalid API key"),
     "unavailable": (503, "Service unavailable"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from contracts.accounts import Scope
+from contracts.apikeys import ApiKeyPage, ApiKeyView
 from contracts.privacy import PrivacyRequestPage, PrivacyRequestView
 from gateway.api import Endpoint
 from gateway.handlers import GatewayHandlers
-from gateway.schemas import CreatePrivacyRequest, PageQuery, Pong
+from gateway.schemas import CreateApiKeyBody, CreatedApiKey, CreatePrivacyRequest, PageQuery, Pong
 
 
 def endpoints(handlers: GatewayHandlers) -> list[Endpoint]:
@@ -47,5 +48,58 @@ def endpoints(handlers: GatewayHandlers) -> list[Endpoint]:
             PrivacyRequestView,
             scope=Scope.PRIVACY_READ,
             tags=["privacy"],
+        ),
+        *api_key_endpoints(handlers),
+    ]
+
+
+def api_key_endpoints(handlers: GatewayHandlers) -> list[Endpoint]:
+    """Managing the partner's own API keys: all need `keys:manage`."""
+    return [
+        Endpoint(
+            "GET",
+            "/v1/api-keys",
+            "listApiKeys",
+            "List your working API keys (never their secrets)",
+            handlers.list_api_keys,
+            ApiKeyPage,
+            scope=Scope.KEYS_MANAGE,
+            query=PageQuery,
+            tags=["api-keys"],
+        ),
+        Endpoint(
+            "POST",
+            "/v1/api-keys",
+            "createApiKey",
+            "Create an API key; the full key is in this response only",
+            handlers.create_api_key,
+            CreatedApiKey,
+            scope=Scope.KEYS_MANAGE,
+            body=CreateApiKeyBody,
+            status=201,
+            tags=["api-keys"],
+            conflicts=True,
+        ),
+        Endpoint(
+            "DELETE",
+            "/v1/api-keys/{id}",
+            "revokeApiKey",
+            "Revoke an API key at once",
+            handlers.revoke_api_key,
+            ApiKeyView,
+            scope=Scope.KEYS_MANAGE,
+            tags=["api-keys"],
+        ),
+        Endpoint(
+            "POST",
+            "/v1/api-keys/{id}/rotate",
+            "rotateApiKey",
+            "Replace an API key; the old one works until the overlap window ends",
+            handlers.rotate_api_key,
+            CreatedApiKey,
+            scope=Scope.KEYS_MANAGE,
+            status=201,
+            tags=["api-keys"],
+            conflicts=True,
         ),
     ]

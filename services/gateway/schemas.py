@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.apikeys import ApiKeyView, KeyMode, KeyName, KeyScopes
 from contracts.privacy import RequestType, SubjectRef, check_changes
 
 
@@ -63,6 +64,30 @@ class PageQuery(ApiModel):
 
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(default=None, max_length=64)
+
+
+class CreateApiKeyBody(ApiModel):
+    """A new API key for your account; it cannot have a scope your own key lacks."""
+
+    name: KeyName = Field(description="A label for the key.", examples=["checkout server"])
+    scopes: KeyScopes = Field(examples=[["orders:read", "orders:write", "esims:read"]])
+    mode: KeyMode | None = Field(
+        default=None, description="`live` or `test`; defaults to the mode of the calling key."
+    )
+
+
+class CreatedApiKey(ApiModel):
+    """A key just created or rotated. `api_key` is shown this once: store it now."""
+
+    api_key: str = Field(
+        repr=False,
+        description="The full key, for `Authorization: Bearer …`. It is never shown again.",
+        examples=["esk_live_…"],
+    )
+    key: ApiKeyView
+    replaces: ApiKeyView | None = Field(
+        default=None, description="After a rotation: the old key and when it stops working."
+    )
 
 
 Problem.model_rebuild()

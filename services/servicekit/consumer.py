@@ -1,7 +1,12 @@
-"""Consuming a service's queues: dispatch by type, inbox, retries with backoff, dead letters."""
+"""Consuming a service's queues: dispatch by type, inbox, retries with backoff, dead letters.
+
+Broadcasts (events every replica hears) come from a per-process queue instead: same parsing,
+correlation ids and dead letters for bad input, but no inbox and no retries.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,8 +25,12 @@ from servicekit.ids import new_id
 from servicekit.inbox import Inbox
 from servicekit.messages import context_of, encode
 from servicekit.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED
-from servicekit.router import Router
-from servicekit.topology import declare_query_queue, declare_service_queue
+from servicekit.router import Route, Router
+from servicekit.topology import (
+    declare_broadcast_queue,
+    declare_query_queue,
+    declare_service_queue,
+)
 
 log = structlog.get_logger("servicekit.consumer")
 
@@ -60,6 +69,8 @@ class Consumer:
         self.retry_delays_ms = retry_delays_ms
         self.on_committed = on_committed
         self.queue_name = bus.topology.service_queue(bus.service)
+        self.broadcast_group = bus.topology.broadcast_group(bus.service)
+        self.instance = secrets.token_hex(6)
         self._channels: list[AbstractChannel] = []
 
     async def start(self) -> None:
@@ -79,9 +90,37 @@ class Consumer:
             channel = await self._channel()
             queries = await declare_query_queue(channel, self.bus.topology, self.bus.service)
             await queries.consume(self._answer)
+        if self.router.broadcasts:
+            await self._start_broadcasts()
+
+    async def _start_broadcasts(self) -> None:
+        channel = await self._channel()
+        queue = await declare_broadcast_queue(
+            channel,
+            self.bus.topology,
+            self.bus.service,
+            instance=self.instance,
+            event_types=self.router.broadcast_types,
+        )
+        await queue.consume(self._broadcast)
+        # While the connection is down, this process's queue does not exist: broadcasts
+        # published meanwhile never reach it. Listeners hear of the gap on both edges.
+        self.bus.connection.close_callbacks.add(self._broadcast_gap)
+        self.bus.connection.reconnect_callbacks.add(self._broadcast_gap)
+
+    def _broadcast_gap(self, *_: Any) -> None:
+        log.warning("broadcasts_may_have_been_missed")
+        for listener in self.router.gap_listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("broadcast_gap_listener_failed")
 
     async def stop(self) -> None:
         """Stop consuming; unacknowledged messages return to their queues."""
+        if self.router.broadcasts and self.bus.is_connected:
+            self.bus.connection.close_callbacks.discard(self._broadcast_gap)
+            self.bus.connection.reconnect_callbacks.discard(self._broadcast_gap)
         for channel in self._channels:
             if not channel.is_closed:
                 await channel.close()
@@ -95,18 +134,11 @@ class Consumer:
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         message_type = message.type or ""
-        route = self.router.routes.get(message_type)
-        if route is None:
-            await self._dead_letter(message, f"unknown message type {message_type!r}")
+        parsed = _parse(message, self.router.routes)
+        if isinstance(parsed, str):
+            await self._dead_letter(message, parsed)
             return
-        if not message.message_id:
-            await self._dead_letter(message, "message has no message_id")
-            return
-        try:
-            body = route.model.model_validate_json(message.body)
-        except ValidationError as invalid:
-            await self._dead_letter(message, f"invalid body: {validation_summary(invalid)}")
-            return
+        route, body = parsed
         attempt = _attempt_of(message)
         context = context_of(
             message, attempt=attempt, final_attempt=attempt > len(self.retry_delays_ms)
@@ -158,14 +190,42 @@ class Consumer:
         await message.ack()
         MESSAGES_CONSUMED.labels(self.bus.service, message_type, "retried").inc()
 
-    async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
+    async def _broadcast(self, message: AbstractIncomingMessage) -> None:
+        parsed = _parse(message, self.router.broadcasts)
+        if isinstance(parsed, str):
+            await self._dead_letter(message, parsed, queue=self.broadcast_group)
+            return
+        route, body = parsed
+        context = context_of(message, attempt=1, final_attempt=True)
+        bind_correlation_id(
+            context.correlation_id, message_id=context.message_id, message_type=context.type
+        )
+        outcome = "broadcast_handled"
+        try:
+            await route.handler(body, context)
+        except Exception as failure:
+            log.error("broadcast_handler_failed", error=repr(failure))
+            outcome = "broadcast_failed"
+        await message.ack()
+        MESSAGES_CONSUMED.labels(self.bus.service, context.type, outcome).inc()
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, reason: str, *, queue: str | None = None
+    ) -> None:
+        """Move a message to the dead letters of `queue` (default: the service queue).
+
+        If that publish fails, a service-queue message is requeued (its delivery limit is the
+        backstop); a broadcast is dropped, since its exclusive queue has no such limit.
+        """
         log.error("message_dead_lettered", reason=reason, message_type=message.type)
         dead = _copy(message, {DEATH_REASON_HEADER: reason[:1000]})
         try:
-            await self.bus.publish_raw(self.bus.topology.dead_letters, self.queue_name, dead)
+            await self.bus.publish_raw(
+                self.bus.topology.dead_letters, queue or self.queue_name, dead
+            )
         except Exception:
             log.exception("dead_letter_publish_failed")
-            await message.nack(requeue=True)
+            await message.nack(requeue=queue is None)
             return
         await message.ack()
         MESSAGES_CONSUMED.labels(self.bus.service, message.type or "", "dead_lettered").inc()
@@ -213,6 +273,23 @@ class Consumer:
         except Exception:
             log.exception("answer_failed")
             return RemoteError(code="internal", message="internal error")
+
+
+def _parse(
+    message: AbstractIncomingMessage, routes: dict[str, Route]
+) -> tuple[Route, Contract] | str:
+    """The route and validated body of a message, or why it must be dead-lettered."""
+    message_type = message.type or ""
+    route = routes.get(message_type)
+    if route is None:
+        return f"unknown message type {message_type!r}"
+    if not message.message_id:
+        return "message has no message_id"
+    try:
+        body = route.model.model_validate_json(message.body)
+    except ValidationError as invalid:
+        return f"invalid body: {validation_summary(invalid)}"
+    return route, body
 
 
 def _attempt_of(message: AbstractIncomingMessage) -> int:

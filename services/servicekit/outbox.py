@@ -80,9 +80,12 @@ class OutboxRelay:
         """Relay forever: after every kick, and every `poll_seconds` in case a kick was missed."""
         failures = 0
         while True:
+            backoff = self.poll_seconds * 2 ** min(failures, 5)
+            # Not wait_for: on Python 3.11 it swallows a cancel that lands as the wake-up
+            # fires, and the relay then outlives the service's shutdown.
             with contextlib.suppress(TimeoutError):
-                backoff = self.poll_seconds * 2 ** min(failures, 5)
-                await asyncio.wait_for(self._wake.wait(), backoff)
+                async with asyncio.timeout(backoff):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 while await self.drain_once() > 0:

@@ -13,6 +13,7 @@ M = TypeVar("M", bound=Contract)
 R = TypeVar("R", bound=Reply)
 
 Handler = Callable[[Any, MessageContext], Awaitable[Any]]
+GapListener = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,13 @@ class Route:
 
 @dataclass
 class Router:
-    """A service's handlers: `on` for commands and events, `answer` for request/reply."""
+    """A service's handlers: `on` for commands and events, `answer` for request/reply,
+    `on_broadcast` for events every replica must hear."""
 
     routes: dict[str, Route] = field(default_factory=dict)
     answers: dict[str, Route] = field(default_factory=dict)
+    broadcasts: dict[str, Route] = field(default_factory=dict)
+    gap_listeners: list[GapListener] = field(default_factory=list)
 
     def on(self, model: type[M], handler: Callable[[M, MessageContext], Awaitable[None]]) -> None:
         """Handle a command or event: at least once, acknowledged after its effects commit."""
@@ -44,7 +48,32 @@ class Router:
             raise ValueError(f"{model.TYPE} already has an answer")
         self.answers[model.TYPE] = Route(model, handler)
 
+    def on_broadcast(
+        self, model: type[M], handler: Callable[[M, MessageContext], Awaitable[None]]
+    ) -> None:
+        """Hear an event in every replica of this service, for in-memory effects only.
+
+        Each process gets its own copy, from a queue that lives as long as its connection:
+        no inbox, no retries (a failing handler is logged), and events published while the
+        connection is down are missed; `on_broadcast_gap` says when that may have happened.
+        """
+        if model.TYPE in self.broadcasts:
+            raise ValueError(f"{model.TYPE} already has a broadcast handler")
+        if model.KIND != "event":
+            raise ValueError(f"{model.TYPE} is a {model.KIND}; only events are broadcast")
+        self.broadcasts[model.TYPE] = Route(model, handler)
+
+    def on_broadcast_gap(self, listener: GapListener) -> None:
+        """Call `listener` whenever broadcasts may have been missed (the connection dropped,
+        or came back): state built from broadcasts should be reset."""
+        self.gap_listeners.append(listener)
+
     @property
     def event_types(self) -> list[str]:
         """The event types this service subscribes to."""
         return sorted(t for t, route in self.routes.items() if route.model.KIND == "event")
+
+    @property
+    def broadcast_types(self) -> list[str]:
+        """The event types every replica of this service hears."""
+        return sorted(self.broadcasts)

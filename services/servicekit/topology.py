@@ -44,6 +44,14 @@ class Topology:
         """The queue a service answers queries from."""
         return f"{self.namespace}.{service}.queries"
 
+    def broadcast_group(self, service: str) -> str:
+        """The common stem of a service's broadcast queues; also their dead letters' key."""
+        return f"{self.namespace}.{service}.broadcast"
+
+    def broadcast_queue(self, service: str, instance: str) -> str:
+        """One process's own broadcast queue (exclusive, deleted with its connection)."""
+        return f"{self.broadcast_group(service)}.{instance}"
+
     def dead_letter_queue(self, queue: str) -> str:
         """Where a queue's poison messages end."""
         return f"{queue}.dlq"
@@ -123,6 +131,33 @@ async def declare_query_queue(
     return queue
 
 
+async def declare_broadcast_queue(
+    channel: AbstractChannel,
+    topology: Topology,
+    service: str,
+    *,
+    instance: str,
+    event_types: list[str],
+) -> AbstractQueue:
+    """Declare one process's broadcast queue, bound to `event_types`, and the dead-letter
+    queue its replicas share.
+
+    The queue is named by the caller, not by the server: a robust channel re-declares it
+    under the same name after a reconnect, which a server-named queue cannot be.
+    """
+    group = topology.broadcast_group(service)
+    dlq = await channel.declare_queue(
+        topology.dead_letter_queue(group), durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await dlq.bind(topology.dead_letters, routing_key=group)
+    queue = await channel.declare_queue(
+        topology.broadcast_queue(service, instance), exclusive=True, auto_delete=True
+    )
+    for event_type in event_types:
+        await queue.bind(topology.events, routing_key=event_type)
+    return queue
+
+
 async def delete_namespace(
     channel: AbstractChannel, topology: Topology, services: list[str], retry_delays_ms: list[int]
 ) -> None:
@@ -133,6 +168,7 @@ async def delete_namespace(
             name,
             topology.dead_letter_queue(name),
             topology.query_queue(service),
+            topology.dead_letter_queue(topology.broadcast_group(service)),
             *(topology.retry_queue(name, d) for d in retry_delays_ms),
         ]
         for queue_name in names:

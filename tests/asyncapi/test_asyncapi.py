@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import pytest
 import yaml
+from accounts_examples import ACCOUNTS_EXAMPLES
 
 from contracts import ALL_CONTRACTS, Contract, Event
 from contracts.asyncapi import build_asyncapi
@@ -182,6 +183,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "export": {"contact_people": [{"name": "Ada", "email": "ada@example.com"}]},
         "completed_at": WHEN,
     },
+    **ACCOUNTS_EXAMPLES,
 }
 """One real instance of each contract (its JSON input); a new contract needs one here."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import aiohttp
@@ -9,9 +10,17 @@ from devstack.run import seed_demo
 from e2e_support import Platform, poll_request
 from pymongo import AsyncMongoClient
 
+from servicekit.crypto import BlindIndex
 from support.waiting import eventually
 
 SUBJECT_EMAIL = "demo.contact@example.com"
+
+
+def email_index(platform: Platform) -> dict[str, str]:
+    """The filter that finds the subject's contact: accounts stores emails sealed, with a
+    blind index beside them."""
+    blind_index = BlindIndex(base64.b64decode(platform.env["BLIND_INDEX_KEY"]))
+    return {"email_bidx": blind_index.of("email", SUBJECT_EMAIL)}
 
 
 async def test_erasure_through_the_gateway_completes_across_all_services(
@@ -23,7 +32,8 @@ async def test_erasure_through_the_gateway_completes_across_all_services(
     accounts = db[platform.database("accounts")]
     provisioning = db[platform.database("provisioning")]
     logs = db[platform.database("logs")]
-    assert await accounts["contacts"].count_documents({"email": SUBJECT_EMAIL}) == 1
+    assert await accounts["contacts"].count_documents(email_index(platform)) == 1
+    assert await accounts["_subject_keys"].count_documents({"_id": "con_demo"}) == 1
     assert await provisioning["orders"].count_documents({"end_user.email": SUBJECT_EMAIL}) == 1
     assert await logs["technical_logs"].count_documents({"email": SUBJECT_EMAIL}) == 1
 
@@ -54,7 +64,10 @@ async def test_erasure_through_the_gateway_completes_across_all_services(
     assert retained["retained_until"]
     assert outcomes[("logs", "technical_logs")]["disposition"] == "deleted"
 
-    assert await accounts["contacts"].count_documents({"email": SUBJECT_EMAIL}) == 0
+    assert await accounts["contacts"].count_documents(email_index(platform)) == 0
+    assert await accounts["_subject_keys"].count_documents({"_id": "con_demo"}) == 0, (
+        "the erased contact's key is shredded"
+    )
     assert await provisioning["orders"].count_documents({"end_user.email": SUBJECT_EMAIL}) == 0
     assert await provisioning["orders"].count_documents({"_id": "ord_demo"}) == 1
     assert await logs["technical_logs"].count_documents({"email": SUBJECT_EMAIL}) == 0
@@ -64,7 +77,7 @@ async def test_erasure_through_the_gateway_completes_across_all_services(
     assert opened["id"] in [item["id"] for item in listed["data"]]
 
     seed_demo(platform.env)
-    assert await accounts["contacts"].count_documents({"email": SUBJECT_EMAIL}) == 0, (
+    assert await accounts["contacts"].count_documents(email_index(platform)) == 0, (
         "seeding the demo again must not bring erased personal data back"
     )
     assert await logs["technical_logs"].count_documents({"email": SUBJECT_EMAIL}) == 0
