@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from accounts import billing_handlers, keys, people_handlers, store
+from accounts import billing_handlers, keys, people_handlers, retention, store
 from accounts.inventory import INVENTORY
 from accounts.privacy import AccountsPrivacy
 from accounts.settings import AccountsSettings
@@ -20,10 +20,11 @@ def create_service(settings: AccountsSettings) -> Service:
     vault = Vault.from_settings(service.db, settings)
     service.startup.append(lambda: store.create_indexes(service.db))
     service.startup.append(vault.keyring.create_indexes)
-    # Each part of the service registers its handlers below, one line each.
-    people_handlers.register(service, settings, vault)
+    ledger = billing_handlers.make_ledger(service, settings)
+    retention.register(service, settings, vault)
+    people_handlers.register(service, settings, vault, open_balance=ledger.open_balance)
     keys.register(service, settings)
-    billing_handlers.register(service, settings)
+    billing_handlers.register(service, ledger, vault)
     service.join_privacy(INVENTORY, AccountsPrivacy(service.db, vault))
     return service
 

@@ -43,20 +43,19 @@ from servicekit.vault import Vault
 log = structlog.get_logger("accounts.billing")
 
 
-def register(service: Service, settings: AccountsSettings) -> None:
-    """Wire billing into the accounts service: handlers, indexes, outbox, recovery job."""
-    ledger = Ledger(
+def make_ledger(service: Service, settings: AccountsSettings) -> Ledger:
+    """The service's one ledger, its result events relayed by the service's outbox."""
+    return Ledger(
         service.db,
         service.bus,
         low_balance_thresholds=settings.low_balance_thresholds,
         on_outbox=service.outbox.kick,
     )
-    handlers = BillingHandlers(
-        ledger=ledger,
-        bus=service.bus,
-        db=service.db,
-        vault=Vault.from_settings(service.db, settings),
-    )
+
+
+def register(service: Service, ledger: Ledger, vault: Vault) -> None:
+    """Wire billing into the accounts service: handlers, indexes, outbox, recovery job."""
+    handlers = BillingHandlers(ledger=ledger, bus=service.bus, db=service.db, vault=vault)
     for collection in (LEDGER, BALANCES):
         if collection not in service.outbox.collections:
             service.outbox.collections.append(collection)

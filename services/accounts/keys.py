@@ -83,6 +83,8 @@ class ApiKeys:
         digest = apikeys.secret_digest(parsed.secret, self.pepper)
         if not hmac.compare_digest(digest, record["secret_hmac"]):
             raise INVALID_KEY
+        if not await self._partner_active(record["partner_id"]):
+            raise INVALID_KEY
         await keys_store.record_use(self.keys, record, now, self.last_used_every)
         return Principal(
             partner_id=record["partner_id"],
@@ -91,12 +93,17 @@ class ApiKeys:
             mode=parsed.mode,
         )
 
+    async def _partner_active(self, partner_id: str) -> bool:
+        """Keys of a suspended or closed partner stop working (its data may still be kept)."""
+        partner = await self.db[store.PARTNERS].find_one({"_id": partner_id}, {"status": 1})
+        return partner is not None and partner.get("status") == "active"
+
     async def create_api_key(self, query: CreateApiKey, context: MessageContext) -> NewApiKey:
         """A new key for the partner, shown once; never with more scopes than its creator."""
         require(query.actor, Permission.KEYS_MANAGE, query.partner_id)
         scopes = sorted(set(query.scopes), key=list(Scope).index)
         await self._check_grant(query.actor, scopes, query.mode)
-        if await self.db[store.PARTNERS].find_one({"_id": query.partner_id}, {"_id": 1}) is None:
+        if not await self._partner_active(query.partner_id):
             raise ServiceError("not_found", "no such partner")
         now = self.now()
         await keys_store.claim_request(self.db, _request_id(context), "create", now)

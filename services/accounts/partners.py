@@ -3,11 +3,12 @@
 The tax id, address and phone are sealed under the partner's own key (subject: the partner
 id); the phone also gets a blind index. Creation, rectification and closure each write their
 event into the partner document's outbox in the same write (`accounts.partner_*.v1`).
+A new partner's balance is opened in its currency through `open_balance` (the ledger's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,8 @@ from servicekit.vault import Vault
 PARTNER_SEALED = ("tax_id", "address", "phone")
 PARTNER_PLAIN = ("business_name", "registration_number")
 OPEN_STATUSES = [PartnerStatus.ACTIVE.value, PartnerStatus.SUSPENDED.value]
+BalanceOpener = Callable[[str, str, datetime], Awaitable[object]]
+"""Opens a partner's balance at zero in a currency, idempotently: `(partner_id, currency, now)`."""
 
 
 def partner_fields(
@@ -62,6 +65,8 @@ class Partners:
     """Builds an outgoing message (the bus's `outgoing`) to keep in an outbox."""
     kick: Callable[[], None] = lambda: None
     """Tells the outbox relay that something is waiting to be published."""
+    open_balance: BalanceOpener | None = None
+    """The ledger's `open_balance`: a new partner's balance exists from its creation on."""
 
     async def create(
         self, request: CreatePartner, *, partner_id: str, now: datetime
@@ -87,7 +92,10 @@ class Partners:
             pass
         else:
             self.kick()
-        return await self.get(partner_id)
+        view = await self.get(partner_id)
+        if self.open_balance is not None:  # also on a repeat: finishes a creation cut short
+            await self.open_balance(partner_id, view.currency, now)
+        return view
 
     async def document(self, partner_id: str) -> dict[str, Any]:
         """The stored partner; not_found otherwise."""

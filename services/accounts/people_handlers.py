@@ -12,7 +12,7 @@ from datetime import datetime
 
 from accounts import store
 from accounts.auth import Auth, LoginPolicy, Passwords
-from accounts.partners import Partners
+from accounts.partners import BalanceOpener, Partners
 from accounts.people import People, id_from_message
 from accounts.permissions import Permission, require, require_grantable, require_self_or
 from accounts.settings import AccountsSettings
@@ -169,10 +169,17 @@ class PeopleHandlers:
 
 
 def build_handlers(
-    service: Service, settings: AccountsSettings, vault: Vault, *, clock: Clock = utcnow
+    service: Service,
+    settings: AccountsSettings,
+    vault: Vault,
+    *,
+    open_balance: BalanceOpener | None = None,
+    clock: Clock = utcnow,
 ) -> PeopleHandlers:
     """The handlers over the service's store, bus and outbox."""
-    partners = Partners(service.db, vault, service.bus.outgoing, service.outbox.kick)
+    partners = Partners(
+        service.db, vault, service.bus.outgoing, service.outbox.kick, open_balance=open_balance
+    )
     people = People(service.db, vault)
     users = Users(service.db, vault)
     auth = Auth(service.db, vault, Passwords(), LoginPolicy.from_settings(settings))
@@ -180,12 +187,20 @@ def build_handlers(
 
 
 def register(
-    service: Service, settings: AccountsSettings, vault: Vault, *, clock: Clock = utcnow
+    service: Service,
+    settings: AccountsSettings,
+    vault: Vault,
+    *,
+    open_balance: BalanceOpener | None = None,
+    clock: Clock = utcnow,
 ) -> None:
-    """Answer the partner, people and dashboard-login requests of the accounts service."""
+    """Answer the partner, people and dashboard-login requests of the accounts service.
+
+    `open_balance` opens a new partner's balance in its currency (the ledger's).
+    """
     if store.PARTNERS not in service.outbox.collections:
         service.outbox.collections.append(store.PARTNERS)
-    handlers = build_handlers(service, settings, vault, clock=clock)
+    handlers = build_handlers(service, settings, vault, open_balance=open_balance, clock=clock)
     answer = service.router.answer
     answer(CreatePartner, handlers.create_partner)
     answer(GetPartner, handlers.get_partner)

@@ -1,175 +1,215 @@
-"""The accounts service's answers to privacy commands.
+"""The accounts service's answers to privacy commands (see decision 0005).
 
-Contacts are found by the blind indexes of their email and phone (their fields are sealed at
-rest, see `accounts.people`); erasing a contact shreds its key and deletes the record.
+A subject is looked up by index (`accounts.subjects`); each answer is a list of outcomes, one
+per category that holds the subject's data, or, when none does, `none_held` for each category
+the identifiers were looked up in.
+
+- Locate and export: every category held; the export is decrypted, with readable names.
+- Erase: people, sessions, login history, throttle and restriction entries are deleted and
+  people's keys shredded. A partner's identity, billing profile and API keys are retained
+  under the contract while its account is open, and erased (key shredded) once it is
+  closed, with all its people. Ledger entries are retained under the legal obligation for
+  7 years after the latest of them; they carry no name, email or phone.
+- Restrict (or object): people and partners found are flagged, and the person's blind
+  indexes go into the restriction register, so they are not added to new processing;
+  lifting removes both.
+- Rectify: see `accounts.subject_rectification`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from accounts import store
-from accounts.people import CONTACT_SEALED, INDEXED, People
+from accounts.erasure import Eraser
+from accounts.inventory import TRANSACTION_RETENTION_DAYS, Category
+from accounts.people import People
 from accounts.store import Db
+from accounts.subject_export import SubjectExport
+from accounts.subject_rectification import (
+    FIELDS_OF,
+    InvalidChanges,
+    Rectified,
+    Rectifier,
+    validated,
+)
+from accounts.subjects import SubjectFinder, SubjectRecords, person_keys
 from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
 from servicekit.clock import utcnow
-from servicekit.ids import new_id
-from servicekit.vault import Vault, blind_field
+from servicekit.vault import Vault
 
-LEDGER_YEARS = 7
+Clock = Callable[[], datetime]
+
+RETAINED_UNDER_CONTRACT = (
+    "Kept under the partner agreement while the account is open; erased 2 years after the"
+    " account is closed, or on request once it is closed."
+)
+RETAINED_BY_LAW = (
+    "Transaction records are kept for 7 years for accounting law; they carry no name, email"
+    " or phone."
+)
 
 
-def _contact_ids_filter(ids: list[str]) -> dict[str, Any]:
-    return {"_id": {"$in": ids}}
+def outcome(
+    category: Category, records: int, disposition: Disposition, **details: Any
+) -> CategoryOutcome:
+    """One category's outcome."""
+    return CategoryOutcome(
+        category=category.value, records=records, disposition=disposition, **details
+    )
+
+
+def none_held(categories: Iterable[Category]) -> list[CategoryOutcome]:
+    """`none_held` for each category looked in."""
+    return [outcome(category, 0, Disposition.NONE_HELD) for category in categories]
 
 
 class AccountsPrivacy:
     """Locate, export, erase, restrict and rectify a subject's data held by accounts."""
 
-    def __init__(self, db: Db, vault: Vault) -> None:
+    def __init__(self, db: Db, vault: Vault, *, clock: Clock = utcnow) -> None:
         self.db = db
         self.vault = vault
+        self.clock = clock
+        self.finder = SubjectFinder(db, vault)
         self.people = People(db, vault)
 
-    async def _contacts(self, subject: SubjectRef) -> list[dict[str, Any]]:
-        """Contacts found by each identifier the subject gives (one indexed query each)."""
-        found: dict[str, dict[str, Any]] = {}
-        identifiers = subject.identifiers()
-        criteria = [
-            {blind_field(kind): self.vault.index(kind, identifiers[kind])}
-            for kind in INDEXED
-            if kind in identifiers
-        ]
-        if "partner_id" in identifiers:
-            criteria.append({"partner_id": identifiers["partner_id"]})
-        for criterion in criteria:
-            async for doc in self.db[store.CONTACTS].find(criterion):
-                found[doc["_id"]] = doc
-        return list(found.values())
-
-    async def _ledger_count(self, subject: SubjectRef) -> int:
-        partner_id = subject.partner_id
-        if partner_id is None:
-            return 0
-        return await self.db[store.LEDGER].count_documents({"partner_id": partner_id})
-
     async def locate(self, subject: SubjectRef) -> list[CategoryOutcome]:
-        """Contacts matching the subject, and the partner's ledger entries."""
-        contacts = await self._contacts(subject)
-        ledger = await self._ledger_count(subject)
-        return [
-            CategoryOutcome(
-                category="contact_people",
-                records=len(contacts),
-                disposition=Disposition.FOUND if contacts else Disposition.NONE_HELD,
-            ),
-            CategoryOutcome(
-                category="balance_ledger",
-                records=ledger,
-                disposition=Disposition.FOUND if ledger else Disposition.NONE_HELD,
-            ),
-        ]
+        """How many records of each category are held about the subject."""
+        records = await self.finder.find(subject, whole_closed_partners=True)
+        held = records.held()
+        found = [outcome(category, n, Disposition.FOUND) for category, n in held.items()]
+        return found or none_held(records.searched)
 
     async def export(self, subject: SubjectRef) -> dict[str, Any]:
-        """The subject's contact records, with readable field names."""
-        contacts = await self._contacts(subject)
-        return {
-            "contact_people": [
-                {
-                    **await self.vault.open(doc["_id"], doc, CONTACT_SEALED),
-                    "role": doc.get("role"),
-                    "restriction": doc.get("restriction"),
-                }
-                for doc in contacts
-            ]
-        }
+        """Everything held about the subject, decrypted, under readable names."""
+        records = await self.finder.find(subject, whole_closed_partners=True)
+        return await SubjectExport(self.db, self.vault).export(records)
 
     async def erase(self, subject: SubjectRef) -> list[CategoryOutcome]:
-        """Contacts deleted; ledger entries retained for 7 years under the legal obligation."""
-        ids = [doc["_id"] for doc in await self._contacts(subject)]
-        for contact_id in ids:
-            await self.vault.shred(contact_id)
-        deleted = (
-            await self.db[store.CONTACTS].delete_many(_contact_ids_filter(ids))
-        ).deleted_count
-        outcomes = [
-            CategoryOutcome(
-                category="contact_people",
-                records=deleted,
-                disposition=Disposition.DELETED if deleted else Disposition.NONE_HELD,
-            )
-        ]
-        ledger = await self._ledger_count(subject)
-        if ledger:
-            outcomes.append(
-                CategoryOutcome(
-                    category="balance_ledger",
-                    records=ledger,
-                    disposition=Disposition.RETAINED,
-                    legal_basis=LegalBasis.LEGAL_OBLIGATION,
-                    retained_until=(utcnow() + timedelta(days=365 * LEDGER_YEARS)).date(),
-                    note="Transaction records are kept for 7 years for accounting law.",
-                )
-            )
-        return outcomes
+        """Delete what may go, shred its keys; report what is retained, on which basis."""
+        records = await self.finder.find(subject, whole_closed_partners=True)
+        removed = await Eraser(self.db, self.vault).erase(records, self.clock())
+        outcomes = [outcome(c, n, Disposition.DELETED) for c, n in removed.items()]
+        outcomes += _retained(records)
+        return outcomes or none_held(records.searched)
 
     async def restrict(
         self, subject: SubjectRef, *, restricted: bool, objection: bool
     ) -> list[CategoryOutcome]:
-        """Flag (or unflag) the subject's contact records."""
-        ids = [doc["_id"] for doc in await self._contacts(subject)]
-        restriction = {"restricted": restricted, "objection": objection, "at": utcnow()}
-        result = await self.db[store.CONTACTS].update_many(
-            _contact_ids_filter(ids), {"$set": {"restriction": restriction}}
+        """Flag (or unflag) the subject's records and register (or forget) the person."""
+        records = await self.finder.find(subject, whole_closed_partners=False)
+        flagging = restricted or objection
+        flags = {"restricted": restricted, "objection": objection, "at": self.clock()}
+        change = {"$set": {"restriction": flags}} if flagging else {"$unset": {"restriction": ""}}
+        groups = (
+            (Category.CONTACT_PEOPLE, store.CONTACTS, records.contacts),
+            (Category.DASHBOARD_USERS, store.USERS, records.users),
+            (Category.PARTNER_IDENTITY, store.PARTNERS, records.partners),
         )
-        changed = result.matched_count
-        identifiers = subject.identifiers()
-        await self.people.record_restriction(
-            email=identifiers.get("email"),
-            phone=identifiers.get("phone"),
-            restricted=restricted,
-            objection=objection,
-            now=utcnow(),
-        )
-        disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
-        return [
-            CategoryOutcome(
-                category="contact_people",
-                records=changed,
-                disposition=disposition if changed else Disposition.NONE_HELD,
-            )
-        ]
+        disposition = Disposition.RESTRICTED if flagging else Disposition.UNRESTRICTED
+        outcomes = []
+        for category, collection, documents in groups:
+            ids = [document["_id"] for document in documents]
+            if ids:
+                await self.db[collection].update_many({"_id": {"$in": ids}}, change)
+                outcomes.append(outcome(category, len(ids), disposition))
+        registered = await self._register(subject, records, restricted, objection)
+        if registered:
+            outcomes.append(outcome(Category.PROCESSING_RESTRICTIONS, registered, disposition))
+        return outcomes or none_held(records.searched)
 
     async def rectify(self, subject: SubjectRef, changes: dict[str, str]) -> list[CategoryOutcome]:
-        """Correct name, email or phone of the subject's contact records; record the change."""
-        allowed = {
-            key: value for key, value in changes.items() if key in {"name", "email", "phone"}
-        }
-        ids = [doc["_id"] for doc in await self._contacts(subject)]
-        changed = 0
-        if allowed and ids:
-            for cid in ids:
-                sealed = await self.vault.seal(cid, cid, allowed, indexed=INDEXED)
-                result = await self.db[store.CONTACTS].update_one({"_id": cid}, {"$set": sealed})
-                changed += result.matched_count
-            await self.db[store.RECTIFICATIONS].insert_many(
-                [
-                    {
-                        "_id": new_id("rec"),
-                        "record": "contact",
-                        "record_id": cid,
-                        "fields": sorted(allowed),
-                        "at": utcnow(),
-                        "by": "privacy",
-                    }
-                    for cid in ids
-                ]
+        """Replace inaccurate values with the corrected ones (sealed anew), recording it."""
+        records = await self.finder.find(subject, whole_closed_partners=False)
+        held = records.held()
+        rectifiable = [category for category in FIELDS_OF if category in held]
+        if not rectifiable:
+            return _nothing_to_rectify(records)
+        try:
+            clean = validated(changes)
+        except InvalidChanges as invalid:
+            note = f"Not rectified: {invalid}. Nothing was changed."
+            return [outcome(c, held[c], Disposition.FOUND, note=note) for c in rectifiable]
+        done = await Rectifier(self.db, self.vault).rectify(records, clean, self.clock())
+        return [_rectified(c, held[c], done.get(c)) for c in rectifiable]
+
+    async def _register(
+        self, subject: SubjectRef, records: SubjectRecords, restricted: bool, objection: bool
+    ) -> int:
+        """Write (or delete) the register entries of every person in scope; how many."""
+        keys = set(self.people.person_keys(email=subject.email, phone=subject.phone))
+        for person in records.people():
+            keys.update(person_keys(person))
+        if not keys:
+            return 0
+        if not (restricted or objection):
+            registry = self.db[store.RESTRICTIONS]
+            return (await registry.delete_many({"_id": {"$in": sorted(keys)}})).deleted_count
+        flags = {"restricted": restricted, "objection": objection, "at": self.clock()}
+        for key in sorted(keys):
+            await self.db[store.RESTRICTIONS].find_one_and_update(
+                {"_id": key}, {"$set": {"restriction": flags}}, upsert=True
             )
-        return [
-            CategoryOutcome(
-                category="contact_people",
-                records=changed,
-                disposition=Disposition.RECTIFIED if changed else Disposition.NONE_HELD,
+        return len(keys)
+
+
+def _retained(records: SubjectRecords) -> list[CategoryOutcome]:
+    """What erasure keeps: an open partner's own records, and the ledger."""
+    kept: list[CategoryOutcome] = []
+    open_partners = records.open_partners()
+    if open_partners:
+        held = records.held()
+        for category in (Category.PARTNER_IDENTITY, Category.BILLING_PROFILE, Category.API_KEYS):
+            if held.get(category):
+                kept.append(
+                    outcome(
+                        category,
+                        held[category],
+                        Disposition.RETAINED,
+                        legal_basis=LegalBasis.CONTRACT,
+                        note=RETAINED_UNDER_CONTRACT,
+                    )
+                )
+    ledger = records.ledger
+    if ledger.entries and ledger.latest is not None:
+        until = ledger.latest + timedelta(days=TRANSACTION_RETENTION_DAYS)
+        kept.append(
+            outcome(
+                Category.BALANCE_LEDGER,
+                ledger.entries,
+                Disposition.RETAINED,
+                legal_basis=LegalBasis.LEGAL_OBLIGATION,
+                retained_until=until.date(),
+                note=RETAINED_BY_LAW,
             )
-        ]
+        )
+    return kept
+
+
+def _nothing_to_rectify(records: SubjectRecords) -> list[CategoryOutcome]:
+    """No rectifiable record held: say so, and that records of events are not rectified."""
+    searched = [category for category in records.searched if category in FIELDS_OF]
+    if searched:
+        return none_held(searched)
+    note = "A record of events; it is not rectified."
+    held = records.held().items()
+    found = [outcome(c, n, Disposition.FOUND, note=note) for c, n in held]
+    return found or none_held(records.searched)
+
+
+def _rectified(category: Category, held: int, done: Rectified | None) -> CategoryOutcome:
+    if done is None:
+        fields = ", ".join(FIELDS_OF[category])
+        note = f"None of the changes applies here; this category takes {fields}."
+        return outcome(category, held, Disposition.FOUND, note=note)
+    notes = [f"Changed {', '.join(sorted(done.fields))}."] if done.changed else []
+    if done.conflicts:
+        notes.append(f"{done.conflicts} not changed: another user signs in with that email.")
+    if done.unchanged:
+        notes.append(f"{done.unchanged} already as given.")
+    if done.changed:
+        return outcome(category, done.changed, Disposition.RECTIFIED, note=" ".join(notes))
+    return outcome(category, held, Disposition.FOUND, note=" ".join(notes))

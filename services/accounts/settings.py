@@ -27,3 +27,12 @@ class AccountsSettings(ServiceSettings, EncryptionSettings):
     last_used_resolution_seconds: int = Field(
         default=60, ge=1, description="A key's last-used time is written at most this often."
     )
+    retention_sweep_interval_hours: float = Field(
+        default=6,
+        gt=0,
+        le=7 * 24,
+        description="How often the retention sweep runs (one replica per interval).",
+    )
+    retention_sweep_first_delay_seconds: float = Field(
+        default=60, ge=0, description="How long after start the first retention sweep runs."
+    )

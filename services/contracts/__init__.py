@@ -2,7 +2,18 @@
 
 from types import ModuleType
 
-from contracts import accounts, apikeys, base, billing, dashboard, gateway, identity, ledger, privacy
+from contracts import (
+    accounts,
+    apikeys,
+    base,
+    billing,
+    dashboard,
+    gateway,
+    identity,
+    ledger,
+    privacy,
+    retention,
+)
 from contracts.accounts import Principal, VerifyApiKey
 from contracts.base import Command, Contract, Envelope, Event, Query, RemoteError, Reply
 from contracts.gateway import ApiRequestLogged
@@ -32,6 +43,7 @@ MESSAGE_MODULES: tuple[ModuleType, ...] = (
     identity,
     ledger,
     privacy,
+    retention,
 )
 """Every module that defines messages; a new one is added here."""
 

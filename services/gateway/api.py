@@ -30,7 +30,17 @@ class Call:
     query: Any = None
 
 
-EndpointFunction = Callable[[Call], Awaitable[BaseModel]]
+@dataclass(frozen=True)
+class Download:
+    """A response that is a file to save rather than JSON (a CSV statement)."""
+
+    body: str
+    content_type: str
+    filename: str
+    """Letters, digits, `._-` only: it goes into the Content-Disposition header as is."""
+
+
+EndpointFunction = Callable[[Call], Awaitable[BaseModel | Download]]
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,12 @@ class Endpoint:
     tags: list[str] = field(default_factory=list)
     conflicts: bool = False
     """Whether the operation can be refused for the state of its resource (409)."""
+    missing: bool = False
+    """Whether the operation can find nothing to answer with (404) without a path parameter."""
+    description: str = ""
+    """More than the summary says, for the document."""
+    downloads: tuple[str, ...] = ()
+    """Media types the operation also answers with, as a `Download` (beside JSON)."""
 
 
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
@@ -128,6 +144,8 @@ def handler_for(
             result = await endpoint.function(call)
         except RemoteCallError as error:
             raise from_remote(error) from None
+        if isinstance(result, Download):
+            return download_response(endpoint.status, result)
         return web.Response(
             status=endpoint.status,
             body=result.model_dump_json(),
@@ -135,6 +153,17 @@ def handler_for(
         )
 
     return handle
+
+
+def download_response(status: int, download: Download) -> web.Response:
+    """A file response the client saves under the download's name."""
+    return web.Response(
+        status=status,
+        text=download.body,
+        content_type=download.content_type,
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},
+    )
 
 
 def mount(app: web.Application, endpoints: list[Endpoint], verifier: Verifier) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from contracts.apikeys import ApiKeyRevoked
+from contracts.identity import PartnerClosed
 from gateway import api
 from gateway.handlers import GatewayHandlers
 from gateway.openapi import build_openapi
@@ -33,6 +34,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     cache = PrincipalCache(ttl=timedelta(seconds=settings.principal_cache_seconds))
     verifier = Verifier(service.bus, timeout, cache)
     service.router.on_broadcast(ApiKeyRevoked, verifier.on_revoked)
+    service.router.on_broadcast(PartnerClosed, verifier.on_partner_closed)
     service.router.on_broadcast_gap(cache.clear)
     api_endpoints = endpoints(GatewayHandlers(service.bus, timeout, verifier))
     api.mount(app, api_endpoints, verifier)

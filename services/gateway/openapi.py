@@ -34,7 +34,7 @@ def _error_statuses(endpoint: Endpoint) -> list[str]:
     statuses = {"401", "502", "503", "504"}
     if endpoint.scope is not None:
         statuses.add("403")
-    if _PATH_PARAMETER.search(endpoint.path):
+    if _PATH_PARAMETER.search(endpoint.path) or endpoint.missing:
         statuses.add("404")
     if endpoint.conflicts:
         statuses.add("409")
@@ -48,7 +48,8 @@ def _error_statuses(endpoint: Endpoint) -> list[str]:
 def _models(endpoints: list[Endpoint]) -> list[type[BaseModel]]:
     seen: dict[str, type[BaseModel]] = {"Problem": Problem}
     for endpoint in endpoints:
-        for model in (endpoint.body, endpoint.response):
+        # Query models too: their parameters may refer to shared schemas (an enum).
+        for model in (endpoint.body, endpoint.response, endpoint.query):
             if model is not None:
                 seen[model.__name__] = model
     return list(seen.values())
@@ -71,15 +72,12 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     if endpoint.query is not None:
         parameters += _query_parameters(endpoint.query)
     problem = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
+    success: dict[str, Any] = {
+        "application/json": {"schema": {"$ref": REF.format(model=endpoint.response.__name__)}},
+        **{media: {"schema": {"type": "string"}} for media in endpoint.downloads},
+    }
     responses: dict[str, Any] = {
-        str(endpoint.status): {
-            "description": "Success",
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": REF.format(model=endpoint.response.__name__)}
-                }
-            },
-        },
+        str(endpoint.status): {"description": "Success", "content": success},
         **{
             status: {"description": ERRORS[status], "content": problem}
             for status in _error_statuses(endpoint)
@@ -93,9 +91,11 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         "responses": responses,
         "security": [{"apiKey": []}],
     }
+    needs = f"Needs the `{endpoint.scope.value}` scope." if endpoint.scope is not None else ""
     if endpoint.scope is not None:
         operation["x-required-scope"] = endpoint.scope.value
-        operation["description"] = f"Needs the `{endpoint.scope.value}` scope."
+    if needs or endpoint.description:
+        operation["description"] = " ".join(filter(None, [endpoint.description, needs]))
     if endpoint.body is not None:
         operation["requestBody"] = {
             "required": True,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from contracts.accounts import Principal, VerifyApiKey
 from contracts.apikeys import ApiKeyRevoked
+from contracts.identity import PartnerClosed
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.errors import RemoteCallError
@@ -84,6 +85,12 @@ class PrincipalCache:
                     self._entries[digest] = _Entry(entry.principal, min(entry.until, effective_at))
         self._forget_old_revocations(now)
 
+    def forget_partner(self, partner_id: str) -> None:
+        """Forget every principal of a partner (its account was closed)."""
+        for digest, entry in list(self._entries.items()):
+            if entry.principal.partner_id == partner_id:
+                del self._entries[digest]
+
     def clear(self) -> None:
         """Forget every principal (revocations may have been missed); keep the revocations."""
         self._entries.clear()
@@ -133,3 +140,7 @@ class Verifier:
     async def on_revoked(self, event: ApiKeyRevoked, _context: MessageContext) -> None:
         """Broadcast handler: some replica revoked or rotated a key."""
         self.revoked(event.key_id, event.effective_at)
+
+    async def on_partner_closed(self, event: PartnerClosed, _context: MessageContext) -> None:
+        """Broadcast handler: a closed partner's keys stop working at once."""
+        self.cache.forget_partner(event.partner_id)

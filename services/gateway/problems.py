@@ -40,11 +40,18 @@ REMOTE_STATUS = {
     "not_found": (404, "Not found"),
     "forbidden": (403, "Forbidden"),
     "conflict": (409, "Conflict"),
+    # The person concerned restricted the processing of their data: the request is well formed
+    # but the state of the data forbids it, as with any other conflict.
+    "restricted": (409, "Processing restricted"),
     "invalid_request": (422, "Invalid request"),
+    "insufficient_funds": (402, "Insufficient funds"),
     "invalid_api_key": (401, "Invalid API key"),
+    "invalid_session": (401, "Invalid session"),
     "unavailable": (503, "Service unavailable"),
     "timeout": (504, "Upstream timeout"),
 }
+"""Error codes of the services behind the gateway, and the status each is answered with.
+Any other code is a 502 `upstream_error` whose detail is not shown."""
 
 
 def from_remote(error: RemoteCallError) -> ApiError:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from contracts.accounts import Scope
 from contracts.apikeys import ApiKeyPage, ApiKeyView
+from contracts.identity import PartnerView
+from contracts.ledger import BalanceView, TransactionPage
 from contracts.privacy import PrivacyRequestPage, PrivacyRequestView
+from gateway.account_handlers import CSV, AccountHandlers
+from gateway.account_schemas import (
+    AccountChanges,
+    AccountStatement,
+    StatementQuery,
+    TransactionsQuery,
+)
 from gateway.api import Endpoint
 from gateway.handlers import GatewayHandlers
 from gateway.schemas import CreateApiKeyBody, CreatedApiKey, CreatePrivacyRequest, PageQuery, Pong
@@ -50,6 +59,7 @@ def endpoints(handlers: GatewayHandlers) -> list[Endpoint]:
             tags=["privacy"],
         ),
         *api_key_endpoints(handlers),
+        *account_endpoints(AccountHandlers(handlers.bus, handlers.timeout)),
     ]
 
 
@@ -101,5 +111,78 @@ def api_key_endpoints(handlers: GatewayHandlers) -> list[Endpoint]:
             status=201,
             tags=["api-keys"],
             conflicts=True,
+        ),
+    ]
+
+
+def account_endpoints(handlers: AccountHandlers) -> list[Endpoint]:
+    """The partner's own account: details (`account:*`), balance and ledger (`billing:read`)."""
+    return [
+        Endpoint(
+            "GET",
+            "/v1/account",
+            "getAccount",
+            "Get your business details",
+            handlers.get_account,
+            PartnerView,
+            scope=Scope.ACCOUNT_READ,
+            tags=["account"],
+            missing=True,
+        ),
+        Endpoint(
+            "PATCH",
+            "/v1/account",
+            "updateAccount",
+            "Correct your business details",
+            handlers.update_account,
+            PartnerView,
+            scope=Scope.ACCOUNT_WRITE,
+            body=AccountChanges,
+            tags=["account"],
+            missing=True,
+            description="Send only the fields that change; unknown fields are refused. Which"
+            " fields changed, when and by which key is recorded (never the values).",
+        ),
+        Endpoint(
+            "GET",
+            "/v1/balance",
+            "getBalance",
+            "Get your available balance",
+            handlers.get_balance,
+            BalanceView,
+            scope=Scope.BILLING_READ,
+            tags=["billing"],
+            missing=True,
+        ),
+        Endpoint(
+            "GET",
+            "/v1/transactions",
+            "listTransactions",
+            "List your ledger entries of a period, oldest first",
+            handlers.list_transactions,
+            TransactionPage,
+            scope=Scope.BILLING_READ,
+            query=TransactionsQuery,
+            tags=["billing"],
+            description="Every entry created in `[from, to)`: top-ups, debits, refunds and"
+            " adjustments, with their status (`pending`, `applied`, `refused`). Pages follow"
+            " `next_cursor`.",
+        ),
+        Endpoint(
+            "GET",
+            "/v1/statements",
+            "getStatement",
+            "Get your statement of a period, as JSON or CSV",
+            handlers.get_statement,
+            AccountStatement,
+            scope=Scope.BILLING_READ,
+            query=StatementQuery,
+            tags=["billing"],
+            missing=True,
+            description="The applied entries of `[from, to)` (at most 366 days) with the"
+            " running balance, between the opening and the closing balance. With"
+            " `format=csv` the answer is a `text/csv` attachment: a header row, an"
+            " `opening_balance` row, one row per entry, a `closing_balance` row.",
+            downloads=(CSV,),
         ),
     ]

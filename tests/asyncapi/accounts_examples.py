@@ -329,8 +329,18 @@ KEY_EXAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 
+RETENTION_EXAMPLES: dict[str, dict[str, Any]] = {
+    "accounts.retention_swept.v1": {
+        "service": "accounts",
+        "swept_at": WHEN,
+        "removed": {"login_history": 120, "dashboard_sessions": 14, "contact_people": 2},
+        "partners_erased": 1,
+    },
+}
+
 ACCOUNTS_EXAMPLES: dict[str, dict[str, Any]] = {
     **PEOPLE_EXAMPLES,
     **LEDGER_EXAMPLES,
     **KEY_EXAMPLES,
+    **RETENTION_EXAMPLES,
 }

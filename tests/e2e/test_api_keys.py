@@ -11,10 +11,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from e2e_support import Platform, add_api_key
+from e2e_support import PLATFORM_ACTOR, Platform, add_api_key, create_partner, platform_bus
 from pymongo import AsyncMongoClient
 
 from accounts import apikeys
+from contracts.identity import ClosePartner, PartnerView
 from support.processes import ServiceProcess, free_port
 from support.waiting import eventually
 
@@ -281,3 +282,32 @@ async def test_openapi_documents_the_key_operations_and_their_scope(platform: Pl
     assert "409" in paths[f"{KEYS}/{{id}}/rotate"]["post"]["responses"]
     created = document["components"]["schemas"]["CreatedApiKey"]
     assert {"api_key", "key"} <= set(created["required"])
+
+
+async def test_a_closed_partners_keys_stop_working_at_once(
+    platform: Platform, db: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    """Closing a partner makes its keys fail at every gateway within a second."""
+    async with platform_bus(platform) as bus:
+        partner = await create_partner(bus, "Closing Soon GmbH")
+        key = await add_api_key(platform, db, partner_id=partner.id, scopes=["account:read"])
+        async with aiohttp.ClientSession(base_url=platform.gateway) as session:
+            headers = {"Authorization": f"Bearer {key}"}
+            async with session.get("/v1/ping", headers=headers) as response:
+                assert response.status == 200
+            await bus.request(
+                ClosePartner(actor=PLATFORM_ACTOR, partner_id=partner.id),
+                to="accounts",
+                reply=PartnerView,
+                timeout=10,
+            )
+            started = time.monotonic()
+
+            async def refused() -> bool:
+                async with session.get("/v1/ping", headers=headers) as response:
+                    return response.status == 401
+
+            await eventually(
+                refused, timeout=5, interval=0.02, what="the closed partner's key refused"
+            )
+            assert time.monotonic() - started < 1.0

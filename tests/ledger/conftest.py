@@ -27,6 +27,7 @@ from servicekit.bus import Bus
 from servicekit.messages import MessageContext
 from servicekit.service import Service
 from servicekit.topology import Topology
+from servicekit.vault import Vault
 from support.names import unique_namespace
 from support.services import fresh_namespace, running
 
@@ -67,7 +68,11 @@ async def _harness(
             accounts = create_service(settings)
         else:
             accounts = Service.create("accounts", settings)
-            billing_handlers.register(accounts, settings)
+            billing_handlers.register(
+                accounts,
+                billing_handlers.make_ledger(accounts, settings),
+                Vault.from_settings(accounts.db, settings),
+            )
         # One message at a time, so the caller hears events in the order they were published.
         caller = Service.create("caller", base.model_copy(update={"prefetch": 1}), stateless=True)
         harness = OverTheBus(accounts=accounts, caller=caller)

@@ -25,6 +25,7 @@ from contracts.ledger import BalanceDebited, CreditKind, EntryStatus
 from servicekit.clock import utcnow
 from servicekit.messages import MessageContext
 from servicekit.service import Service
+from servicekit.vault import Vault
 from support.services import fresh_namespace, running
 from support.waiting import eventually
 
@@ -168,7 +169,11 @@ async def test_the_running_service_recovers_a_pending_debit_at_start(
     async with fresh_namespace(amqp_url, mongo_url, ["accounts", "caller"]) as base:
         settings = accounts_settings(base)
         accounts = Service.create("accounts", settings)
-        billing_handlers.register(accounts, settings)
+        billing_handlers.register(
+            accounts,
+            billing_handlers.make_ledger(accounts, settings),
+            Vault.from_settings(accounts.db, settings),
+        )
         caller = Service.create("caller", base, stateless=True)
         harness = OverTheBus(accounts=accounts, caller=caller)
 

@@ -1,0 +1,219 @@
+"""Finding a data subject's records in the accounts database: indexed lookups only.
+
+What each identifier reaches (every lookup is one query on an index):
+- `email`: contacts and users by the email's blind index; the restriction register and the
+  sign-in throttle by `email:<blind index>`.
+- `phone`: contacts by the phone's blind index; the restriction register.
+- `user_id`: that user.
+- `ip`: the login history with that address; the throttle entry `ip:<address>`.
+- `partner_id`: the partner's identity, billing profile, API keys and ledger; once the
+  partner is closed (and for locate, export and erase only), also all its contact people
+  and users and its login history.
+- For every user found: their sessions and login history; for every person found: their
+  entries in the restriction register and the throttle (by the blind indexes they carry).
+
+A partner's business phone is reached through the partner id, not by phone: otherwise one
+person's request could erase or restrict a whole business account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from accounts import store
+from accounts.billing import PROFILES
+from accounts.inventory import Category
+from accounts.people import INDEXED
+from accounts.store import Db
+from contracts.identity import PartnerStatus
+from contracts.privacy import SubjectRef
+from servicekit.vault import Vault, blind_field
+
+Doc = dict[str, Any]
+
+SEARCHED_BY: dict[str, tuple[Category, ...]] = {
+    "email": (
+        Category.CONTACT_PEOPLE,
+        Category.DASHBOARD_USERS,
+        Category.PROCESSING_RESTRICTIONS,
+        Category.SIGN_IN_THROTTLING,
+    ),
+    "phone": (Category.CONTACT_PEOPLE, Category.PROCESSING_RESTRICTIONS),
+    "user_id": (Category.DASHBOARD_USERS,),
+    "ip": (Category.LOGIN_HISTORY, Category.SIGN_IN_THROTTLING),
+    "partner_id": (
+        Category.PARTNER_IDENTITY,
+        Category.BILLING_PROFILE,
+        Category.API_KEYS,
+        Category.BALANCE_LEDGER,
+    ),
+}
+"""The categories each identifier is looked up in (users found lead further)."""
+ERASED = "erasure"
+"""Set on a partner document whose identity was erased (the rest of it has no personal data)."""
+
+
+def is_closed(partner: Doc) -> bool:
+    """Whether the partner's account is closed (its contract has ended)."""
+    return bool(partner.get("status") == PartnerStatus.CLOSED.value)
+
+
+def person_keys(document: Doc) -> list[str]:
+    """The register keys (`email:<blind index>`, `phone:<blind index>`) of a stored person.
+
+    The same keys `accounts.people` writes and checks, built from the stored blind indexes.
+    """
+    return [
+        f"{kind}:{document[blind_field(kind)]}"
+        for kind in INDEXED
+        if isinstance(document.get(blind_field(kind)), str)
+    ]
+
+
+@dataclass
+class LedgerHeld:
+    """How many ledger entries a partner has, and when the latest was made."""
+
+    entries: int = 0
+    latest: datetime | None = None
+
+
+@dataclass
+class SubjectRecords:
+    """Everything accounts holds about one subject, by category."""
+
+    searched: list[Category]
+    partners: list[Doc] = field(default_factory=list)
+    """Partners named by id whose identity is still held (not yet erased)."""
+    closed_partner_ids: list[str] = field(default_factory=list)
+    """Named partners that are closed, erased or not: their people are in scope."""
+    contacts: list[Doc] = field(default_factory=list)
+    users: list[Doc] = field(default_factory=list)
+    sessions: list[Doc] = field(default_factory=list)
+    logins: list[Doc] = field(default_factory=list)
+    throttles: list[Doc] = field(default_factory=list)
+    restrictions: list[Doc] = field(default_factory=list)
+    billing: list[Doc] = field(default_factory=list)
+    api_keys: list[Doc] = field(default_factory=list)
+    ledger: LedgerHeld = field(default_factory=LedgerHeld)
+    ledger_partner_id: str | None = None
+
+    def held(self) -> dict[Category, int]:
+        """How many records of each category are held (categories with none left out)."""
+        counts = {
+            Category.PARTNER_IDENTITY: len(self.partners),
+            Category.CONTACT_PEOPLE: len(self.contacts),
+            Category.DASHBOARD_USERS: len(self.users),
+            Category.DASHBOARD_SESSIONS: len(self.sessions),
+            Category.LOGIN_HISTORY: len(self.logins),
+            Category.SIGN_IN_THROTTLING: len(self.throttles),
+            Category.PROCESSING_RESTRICTIONS: len(self.restrictions),
+            Category.BILLING_PROFILE: len(self.billing),
+            Category.API_KEYS: len(self.api_keys),
+            Category.BALANCE_LEDGER: self.ledger.entries,
+        }
+        return {category: count for category, count in counts.items() if count}
+
+    def open_partners(self) -> list[Doc]:
+        """Named partners whose account is open (active or suspended)."""
+        return [partner for partner in self.partners if not is_closed(partner)]
+
+    def people(self) -> list[Doc]:
+        """Contacts and users found."""
+        return [*self.contacts, *self.users]
+
+
+class SubjectFinder:
+    """Looks a subject up in every collection of accounts that holds personal data."""
+
+    def __init__(self, db: Db, vault: Vault) -> None:
+        self.db = db
+        self.vault = vault
+
+    async def find(self, subject: SubjectRef, *, whole_closed_partners: bool) -> SubjectRecords:
+        """The subject's records; with `whole_closed_partners`, a named closed partner brings
+        all its people (locate, export, erase), otherwise only the partner itself."""
+        given = subject.identifiers()
+        records = SubjectRecords(searched=_searched(given))
+        partner_id = given.get("partner_id")
+        if partner_id is not None:
+            await self._partner(records, partner_id)
+        closed = records.closed_partner_ids if whole_closed_partners else []
+        blind = {kind: self.vault.index(kind, given[kind]) for kind in INDEXED if kind in given}
+        records.contacts = await self._union(
+            store.CONTACTS,
+            [{blind_field(kind): value} for kind, value in blind.items()]
+            + _any_of("partner_id", closed),
+        )
+        user_criteria = _any_of("partner_id", closed)
+        if "email" in blind:
+            user_criteria.append({blind_field("email"): blind["email"]})
+        if "user_id" in given:
+            user_criteria.append({"_id": given["user_id"]})
+        records.users = await self._union(store.USERS, user_criteria)
+        user_ids = [user["_id"] for user in records.users]
+        records.sessions = await self._union(store.SESSIONS, _any_of("user_id", user_ids))
+        login_criteria = _any_of("user_id", user_ids) + _any_of("partner_id", closed)
+        if "ip" in given:
+            login_criteria.append({"ip": given["ip"]})
+        records.logins = await self._union(store.LOGIN_HISTORY, login_criteria)
+        await self._registers(records, given, blind)
+        return records
+
+    async def _partner(self, records: SubjectRecords, partner_id: str) -> None:
+        partner = await self.db[store.PARTNERS].find_one({"_id": partner_id})
+        if partner is not None:
+            if ERASED not in partner:
+                records.partners.append(partner)
+            if is_closed(partner):
+                records.closed_partner_ids.append(partner_id)
+        records.billing = await self._union(PROFILES, [{"_id": partner_id}])
+        records.api_keys = await self._union(store.API_KEYS, [{"partner_id": partner_id}])
+        records.ledger = await self._ledger(partner_id)
+        records.ledger_partner_id = partner_id
+
+    async def _ledger(self, partner_id: str) -> LedgerHeld:
+        ledger = self.db[store.LEDGER]
+        entries = await ledger.count_documents({"partner_id": partner_id})
+        if not entries:
+            return LedgerHeld()
+        cursor = ledger.find({"partner_id": partner_id}, {"created_at": 1})
+        latest = await cursor.sort("created_at", -1).limit(1).to_list()
+        return LedgerHeld(entries=entries, latest=latest[0]["created_at"] if latest else None)
+
+    async def _registers(
+        self, records: SubjectRecords, given: dict[str, str], blind: dict[str, str]
+    ) -> None:
+        """The restriction register and the throttle entries of every person in scope."""
+        keys = {f"{kind}:{value}" for kind, value in blind.items()}
+        for person in records.people():
+            keys.update(person_keys(person))
+        records.restrictions = await self._union(store.RESTRICTIONS, _any_of("_id", sorted(keys)))
+        throttle_keys = sorted(key for key in keys if key.startswith("email:"))
+        if "ip" in given:
+            throttle_keys.append(f"ip:{given['ip']}")
+        records.throttles = await self._union(store.LOGIN_THROTTLE, _any_of("_id", throttle_keys))
+
+    async def _union(self, collection: str, criteria: Iterable[Doc]) -> list[Doc]:
+        """The documents matching any of `criteria` (one query each), each once, by id."""
+        found: dict[Any, Doc] = {}
+        for criterion in criteria:
+            async for document in self.db[collection].find(criterion):
+                found[document["_id"]] = document
+        return [found[key] for key in sorted(found, key=str)]
+
+
+def _any_of(name: str, values: list[str]) -> list[Doc]:
+    """A criterion matching `name` against any of `values`; none for no values."""
+    return [{name: {"$in": values}}] if values else []
+
+
+def _searched(given: dict[str, str]) -> list[Category]:
+    searched: list[Category] = []
+    for identifier, categories in SEARCHED_BY.items():
+        if identifier in given:
+            searched += [category for category in categories if category not in searched]
+    return searched
