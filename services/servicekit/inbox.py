@@ -7,17 +7,25 @@ guarded by `update_once` inside the document they change.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from servicekit.clock import utcnow
 
 INBOX_COLLECTION = "_inbox"
 APPLIED = "_applied"
+DUPLICATE_KEY = 11000
+
+BATCH_LIMIT = 256
+"""Most message ids one inbox read or write carries."""
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 async def update_once(
@@ -46,19 +54,94 @@ async def update_once(
     return result.modified_count > 0 or result.upserted_id is not None
 
 
+class Batcher(Generic[T, R]):
+    """Gathers calls made while one is in flight and runs them as one (group commit).
+
+    A lone call runs at once; calls that arrive while a batch is at the store wait for it and
+    go together in the next one. Each caller gets its own result, or its own exception, only
+    after the batch that carried it has finished, so nothing is reported done before it is.
+    """
+
+    def __init__(
+        self, run: Callable[[list[T]], Awaitable[Sequence[R | Exception]]], limit: int
+    ) -> None:
+        self._run = run
+        self._limit = limit
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def call(self, item: T) -> R:
+        """Run `item` in the next batch and return its result."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._limit]
+                del self._waiting[: self._limit]
+                try:
+                    results = await self._run([item for item, _ in batch])
+                except Exception as failure:
+                    results = [failure] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._task = None
+            for _, future in [*batch, *self._waiting]:
+                if not future.done():
+                    future.cancel()
+            self._waiting.clear()
+
+
 class Inbox:
-    """Processed message ids of one service, keyed by message id (unique by `_id`)."""
+    """Processed message ids of one service, keyed by message id (unique by `_id`).
+
+    Lookups and records of messages handled at the same time share one round trip to the
+    store each (see `Batcher`); a record is still reported only once it is written.
+    """
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self._collection = db[INBOX_COLLECTION]
+        self._lookups: Batcher[str, bool] = Batcher(self._seen_many, BATCH_LIMIT)
+        self._records: Batcher[dict[str, Any], None] = Batcher(self._record_many, BATCH_LIMIT)
 
     async def seen(self, message_id: str) -> bool:
         """Whether this message's effects were already committed."""
-        return await self._collection.find_one({"_id": message_id}, {"_id": 1}) is not None
+        return await self._lookups.call(message_id)
 
     async def record(self, message_id: str, message_type: str) -> None:
-        """Remember a handled message; recording it twice is harmless."""
-        with contextlib.suppress(DuplicateKeyError):
-            await self._collection.insert_one(
-                {"_id": message_id, "type": message_type, "at": utcnow()}
-            )
+        """Remember a handled message once it is written; recording it twice is harmless."""
+        await self._records.call({"_id": message_id, "type": message_type, "at": utcnow()})
+
+    async def _seen_many(self, message_ids: list[str]) -> list[bool]:
+        if len(message_ids) == 1:
+            found = await self._collection.find_one({"_id": message_ids[0]}, {"_id": 1})
+            return [found is not None]
+        cursor = self._collection.find({"_id": {"$in": message_ids}}, {"_id": 1})
+        known = {document["_id"] async for document in cursor}
+        return [message_id in known for message_id in message_ids]
+
+    async def _record_many(self, documents: list[dict[str, Any]]) -> list[Exception | None]:
+        try:
+            await self._collection.insert_many(documents, ordered=False)
+        except BulkWriteError as failure:
+            if failure.details.get("writeConcernErrors"):
+                raise
+            results: list[Exception | None] = [None] * len(documents)
+            for error in failure.details.get("writeErrors", []):
+                if error.get("code") != DUPLICATE_KEY:
+                    results[error["index"]] = WriteError(
+                        error.get("errmsg", "inbox write failed"), error.get("code"), error
+                    )
+            return results
+        return [None] * len(documents)
