@@ -47,7 +47,7 @@ MAX_MINOR_UNITS: Final = 10**15
 
 def _active_currency(code: str) -> str:
     if code not in MINOR_UNITS:
-        raise ValueError(f"{code!r} is not an active ISO 4217 currency code")
+        raise ValueError("not an active ISO 4217 currency code")
     return code
 
 
