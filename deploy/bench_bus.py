@@ -45,6 +45,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -320,16 +321,21 @@ async def servicekit_consumer(job: Job, conn: Connection) -> Report:
 # The parent: declares and deletes, starts the processes, times them.
 
 
-def expect(conn: Connection, what: str, deadline_s: float) -> object:
-    """The next thing a process sends, or an error naming what did not come."""
-    if not conn.poll(deadline_s):
-        raise RuntimeError(f"no {what} within {deadline_s:.0f} s")
+def expect(conn: Connection, processes: list[BaseProcess], what: str, deadline_s: float) -> object:
+    """The next thing a process sends, or an error naming what did not come and why."""
+    deadline = now() + deadline_s
+    while not conn.poll(1.0):
+        failed = [process.exitcode for process in processes if process.exitcode]
+        if failed:
+            raise RuntimeError(f"no {what}: a process exited with code {failed[0]} (see above)")
+        if now() > deadline:
+            raise RuntimeError(f"no {what} within {deadline_s:.0f} s")
     return conn.recv()
 
 
-def expect_report(conn: Connection, what: str) -> Report:
+def expect_report(conn: Connection, processes: list[BaseProcess], what: str) -> Report:
     """A process's report of its part of the round."""
-    values = expect(conn, what, ROUND_DEADLINE_S)
+    values = expect(conn, processes, what, ROUND_DEADLINE_S)
     if not isinstance(values, tuple) or len(values) != 3:
         raise RuntimeError(f"the {what} is not a report: {values!r}")
     return Report(*(float(value) for value in values))
@@ -339,7 +345,7 @@ def run_round(jobs: tuple[Job, Job], store_pid: int | None) -> Round:
     """Start the consumer, then the producer; say go; collect both reports."""
     consumer_job, producer_job = jobs
     context = multiprocessing.get_context("spawn")
-    processes = []
+    processes: list[BaseProcess] = []
     conns: dict[Role, Connection] = {}
     try:
         for job in (consumer_job, producer_job):
@@ -348,20 +354,20 @@ def run_round(jobs: tuple[Job, Job], store_pid: int | None) -> Round:
             process.start()
             processes.append(process)
             conns[job.role] = parent_end
-            expect(parent_end, f"{job.side} {job.role} ready", START_DEADLINE_S)
+            expect(parent_end, processes, f"{job.side} {job.role} ready", START_DEADLINE_S)
         broker = broker_pid()
         store_cpu, broker_cpu = process_cpu_seconds(store_pid), process_cpu_seconds(broker)
         conns[PRODUCER].send("go")
-        produced = expect_report(conns[PRODUCER], "producer report")
-        consumed = expect_report(conns[CONSUMER], "consumer report")
+        produced = expect_report(conns[PRODUCER], processes, "producer report")
+        consumed = expect_report(conns[CONSUMER], processes, "consumer report")
         store_used, broker_used = used_since(store_pid, store_cpu), used_since(broker, broker_cpu)
-        for process in processes:
-            process.join(START_DEADLINE_S)
+        for finished in processes:
+            finished.join(START_DEADLINE_S)
     finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-                process.join()
+        for running in processes:
+            if running.is_alive():
+                running.terminate()
+                running.join()
     return Round(
         side=producer_job.side,
         messages=producer_job.messages,

@@ -5,6 +5,7 @@ service of the Procfile under honcho, waits until all are ready and prints how t
 Ctrl-C stops everything; the data stays in `.data/` for the next run.
 """
 
+import base64
 import os
 import secrets
 import subprocess
@@ -29,7 +30,14 @@ from .store_server import REPO_ROOT, StoreServer, kind_from_env, start_store_ser
 
 DATA = REPO_ROOT / ".data"
 STORE_PORT = 27117
-PORTS = {"gateway": 8080, "accounts": 8081, "provisioning": 8082, "logs": 8083, "privacy": 8084}
+PORTS = {
+    "gateway": 8080,
+    "accounts": 8081,
+    "provisioning": 8082,
+    "logs": 8083,
+    "privacy": 8084,
+    "providersim": 8090,
+}
 SEEDED = ["accounts", "provisioning", "logs"]
 READY_TIMEOUT_S = 90.0
 
@@ -47,6 +55,11 @@ def _write_env_file(path: Path, values: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
+def _webhook_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 def dev_secrets(saved: dict[str, str] | None = None) -> dict[str, str]:
     """Development secrets: from the environment, else `saved`, else newly generated."""
     generators = {
@@ -54,11 +67,20 @@ def dev_secrets(saved: dict[str, str] | None = None) -> dict[str, str]:
         "DEMO_API_KEY": lambda: generate_api_key("test")[0],
         "MASTER_KEYS": LocalMasterKeys.generate,
         "BLIND_INDEX_KEY": BlindIndex.generate_key,
+        "PROVIDER_CALLBACK_SECRET": _webhook_secret,
     }
     known = saved or {}
     return {
         name: os.environ.get(name) or known.get(name) or generate()
         for name, generate in generators.items()
+    }
+
+
+def provider_env(provider_port: int, provisioning_port: int) -> dict[str, str]:
+    """Where provisioning finds the provider simulator, and where the simulator calls back."""
+    return {
+        "PROVIDER_URL": f"http://127.0.0.1:{provider_port}",
+        "PROVIDER_CALLBACK_URL": f"http://127.0.0.1:{provisioning_port}/provider/callbacks",
     }
 
 
@@ -145,6 +167,7 @@ def run() -> int:
             **dev,
             "AMQP_URL": amqp_url,
             "MONGO_URL": mongo_url,
+            **provider_env(PORTS["providersim"], PORTS["provisioning"]),
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
             "PYTHONUNBUFFERED": "1",
         }

@@ -7,12 +7,15 @@ from contracts import (
     apikeys,
     base,
     billing,
+    catalogue,
     dashboard,
     gateway,
     identity,
     ledger,
     privacy,
+    provider,
     retention,
+    webhooks,
 )
 from contracts.accounts import Principal, VerifyApiKey
 from contracts.base import Command, Contract, Envelope, Event, Query, RemoteError, Reply
@@ -38,12 +41,15 @@ MESSAGE_MODULES: tuple[ModuleType, ...] = (
     accounts,
     apikeys,
     billing,
+    catalogue,
     dashboard,
     gateway,
     identity,
     ledger,
     privacy,
+    provider,
     retention,
+    webhooks,
 )
 """Every module that defines messages; a new one is added here."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contracts.accounts import Scope
 from contracts.apikeys import ApiKeyPage, ApiKeyView
+from contracts.catalogue import Package, PackagePage
 from contracts.identity import PartnerView
 from contracts.ledger import BalanceView, TransactionPage
 from contracts.privacy import PrivacyRequestPage, PrivacyRequestView
@@ -15,8 +16,10 @@ from gateway.account_schemas import (
     TransactionsQuery,
 )
 from gateway.api import Endpoint
+from gateway.catalogue_handlers import CatalogueHandlers, PackagesQuery
 from gateway.handlers import GatewayHandlers
 from gateway.schemas import CreateApiKeyBody, CreatedApiKey, CreatePrivacyRequest, PageQuery, Pong
+from gateway.webhook_handlers import WebhookHandlers, webhook_endpoints
 
 
 def endpoints(handlers: GatewayHandlers) -> list[Endpoint]:
@@ -60,6 +63,8 @@ def endpoints(handlers: GatewayHandlers) -> list[Endpoint]:
         ),
         *api_key_endpoints(handlers),
         *account_endpoints(AccountHandlers(handlers.bus, handlers.timeout)),
+        *catalogue_endpoints(CatalogueHandlers(handlers.bus, handlers.timeout)),
+        *webhook_endpoints(WebhookHandlers(handlers.bus, handlers.timeout)),
     ]
 
 
@@ -184,5 +189,35 @@ def account_endpoints(handlers: AccountHandlers) -> list[Endpoint]:
             " `format=csv` the answer is a `text/csv` attachment: a header row, an"
             " `opening_balance` row, one row per entry, a `closing_balance` row.",
             downloads=(CSV,),
+        ),
+    ]
+
+
+def catalogue_endpoints(handlers: CatalogueHandlers) -> list[Endpoint]:
+    """The package catalogue: any valid key may read it (it is public to partners)."""
+    return [
+        Endpoint(
+            "GET",
+            "/v1/packages",
+            "listPackages",
+            "List the data packages you can sell",
+            handlers.list_packages,
+            PackagePage,
+            query=PackagesQuery,
+            tags=["packages"],
+            description="Active packages in id order, filtered by `country`, `region` and"
+            " `min_data_mb` (all optional, combined). Pages follow `next_cursor` (null on the"
+            " last page); the order is stable, so paging never repeats or skips a package.",
+        ),
+        Endpoint(
+            "GET",
+            "/v1/packages/{id}",
+            "getPackage",
+            "Get a data package",
+            handlers.get_package,
+            Package,
+            tags=["packages"],
+            description="Also answers for a retired package (`active: false`), so past"
+            " orders can show what they bought.",
         ),
     ]

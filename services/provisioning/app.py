@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from provisioning import store
+from provisioning import callbacks, catalogue, store, webhooks
 from provisioning.inventory import INVENTORY
 from provisioning.privacy import ProvisioningPrivacy
 from provisioning.settings import ProvisioningSettings
@@ -18,9 +18,12 @@ def create_service(settings: ProvisioningSettings) -> Service:
     service = Service.create(NAME, settings)
     service.startup.append(lambda: store.create_indexes(service.db))
     service.join_privacy(INVENTORY, ProvisioningPrivacy(service.db))
+    webhooks.register(service, settings)
+    catalogue.register(service)
     return service
 
 
 def create_app(settings: ProvisioningSettings) -> web.Application:
-    """The provisioning service's aiohttp app (ops endpoints only)."""
-    return create_service(settings).http_app()
+    """The provisioning service's aiohttp app (ops endpoints and the provider's callbacks)."""
+    service = create_service(settings)
+    return callbacks.register(service.http_app(), service, settings)

@@ -1,7 +1,66 @@
 """Settings of the provisioning service."""
 
+from pydantic import Field, SecretStr
+
+from contracts.webhooks import RETRY_SCHEDULE_MS
+from servicekit.keyring import EncryptionSettings
 from servicekit.settings import ServiceSettings
 
 
 class ProvisioningSettings(ServiceSettings):
-    """Provisioning needs nothing beyond the common settings yet."""
+    """The common settings, plus how to reach the network provider and check its callbacks."""
+
+    provider_url: str = Field(
+        default="http://127.0.0.1:8090",
+        description="Base URL of the network provider's API (the simulator in development).",
+    )
+    provider_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Upper bound of one call to the provider."
+    )
+    provider_callback_secret: SecretStr | None = Field(
+        default=None,
+        description="`whsec_` + base64 key the provider signs callbacks with (Standard"
+        " Webhooks). Without it every callback is refused.",
+    )
+
+    master_keys: SecretStr | None = Field(
+        default=None,
+        description="MASTER_KEYS (see `EncryptionSettings`): seal webhook secrets. Without them"
+        " and BLIND_INDEX_KEY, webhook endpoints cannot be managed and nothing is delivered.",
+    )
+    blind_index_key: SecretStr | None = Field(default=None, description="BLIND_INDEX_KEY.")
+    webhook_retry_delays_ms: list[int] = Field(
+        default=list(RETRY_SCHEDULE_MS),
+        min_length=1,
+        max_length=20,
+        description="Delay before each retry of a webhook delivery; one attempt more than delays.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=30, description="Upper bound of one delivery attempt."
+    )
+    webhook_disable_after: int = Field(
+        default=5, ge=1, le=1000, description="Consecutive exhausted deliveries that disable."
+    )
+    webhook_secret_overlap_hours: float = Field(
+        default=24, ge=0, le=24 * 7, description="How long a rotated secret keeps signing."
+    )
+    webhook_lease_seconds: float = Field(
+        default=60, gt=0, le=600, description="How long a worker owns a claimed delivery."
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the delivery worker looks for due work."
+    )
+    webhooks_allow_private_urls: bool = Field(
+        default=False,
+        description="Allow loopback/private addresses for test-mode endpoints (dev stack, tests)."
+        " Live-mode endpoints never may.",
+    )
+
+    def encryption(self) -> EncryptionSettings | None:
+        """The keys that seal webhook secrets, or None when they are not configured."""
+        if self.master_keys is None or self.blind_index_key is None:
+            return None
+        return EncryptionSettings(
+            master_keys=self.master_keys.get_secret_value(),
+            blind_index_key=self.blind_index_key.get_secret_value(),
+        )

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 from accounts_examples import ACCOUNTS_EXAMPLES
+from provisioning_examples import PROVISIONING_EXAMPLES
 
 from contracts import ALL_CONTRACTS, Contract, Event
 from contracts.asyncapi import build_asyncapi
@@ -184,6 +185,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "completed_at": WHEN,
     },
     **ACCOUNTS_EXAMPLES,
+    **PROVISIONING_EXAMPLES,
 }
 """One real instance of each contract (its JSON input); a new contract needs one here."""
 

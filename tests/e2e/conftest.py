@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from devstack.run import dev_secrets, seed_demo
+from devstack.run import dev_secrets, provider_env, seed_demo
 from e2e_support import Platform
 from pymongo import AsyncMongoClient
 
@@ -20,6 +20,8 @@ from support.waiting import eventually
 
 DATA_OWNERS = ["accounts", "provisioning", "logs"]
 SERVICES = [*DATA_OWNERS, "privacy", "gateway"]
+SIMULATOR = "providersim"
+"""The network-provider simulator: a process like the services, but not on the bus."""
 
 
 @pytest.fixture(scope="session")
@@ -42,20 +44,21 @@ def platform_env(amqp_url: str, mongo_url: str) -> dict[str, str]:
 async def platform(
     platform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
-    """Start all five services, seed the demo, wait until privacy knows every data owner."""
+    """Start all five services and the provider simulator, seed the demo, wait until privacy
+    knows every data owner."""
     logs_dir = tmp_path_factory.mktemp("platform-logs")
     seed_demo(platform_env)
+    ports = {name: free_port() for name in [*SERVICES, SIMULATOR]}
+    env = {**platform_env, **provider_env(ports[SIMULATOR], ports["provisioning"])}
     processes = {
-        service: ServiceProcess(
-            ["-m", service],
-            {**platform_env, "HTTP_PORT": str(free_port())},
-            logs_dir / f"{service}.log",
+        name: ServiceProcess(
+            ["-m", name], {**env, "HTTP_PORT": str(ports[name])}, logs_dir / f"{name}.log"
         )
-        for service in SERVICES
+        for name in [*SERVICES, SIMULATOR]
     }
     running = Platform(
         namespace=platform_env["BUS_NAMESPACE"],
-        env=platform_env,
+        env=env,
         processes=processes,
         demo_key=platform_env["DEMO_API_KEY"],
         mongo_url=platform_env["MONGO_URL"],

@@ -1,0 +1,262 @@
+"""Partner webhooks: endpoints (create, list, get, update, delete, rotate, test-send), the
+delivery log (list, replay), and `enqueue_delivery`, which the order flow calls.
+
+Every handler acts for the actor's own partner only; another partner's endpoint or delivery
+is as unknown as a missing one. The worker that sends deliveries is in `webhook_delivery`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from pymongo.errors import DuplicateKeyError
+
+from contracts.ledger import BalanceLow
+from contracts.webhooks import (
+    PAYLOAD_MODELS,
+    BalanceLowPayload,
+    CreateWebhookEndpoint,
+    DeleteWebhookEndpoint,
+    GetWebhookEndpoint,
+    ListWebhookDeliveries,
+    ListWebhookEndpoints,
+    ReplayWebhookDelivery,
+    RotateWebhookSecret,
+    SendTestWebhook,
+    TestPayload,
+    UpdateWebhookEndpoint,
+    WebhookDeliveryPage,
+    WebhookDeliveryView,
+    WebhookEventType,
+)
+from provisioning import webhook_delivery
+from provisioning.settings import ProvisioningSettings
+from provisioning.store import ORDERS
+from provisioning.webhook_endpoints import Clock, Endpoints, require_own
+from provisioning.webhook_store import (
+    DELIVERIES,
+    ENDPOINTS,
+    Document,
+    create_indexes,
+    delivery_document,
+    delivery_view,
+)
+from provisioning.webhook_urls import Resolver, resolve
+from servicekit.clock import utcnow
+from servicekit.errors import ServiceError
+from servicekit.ids import new_id
+from servicekit.messages import MessageContext
+from servicekit.service import Service
+from servicekit.vault import Vault
+
+TEST_EVENT = "webhook.test"
+RESTRICTION = "end_user_restriction"
+"""Where `provisioning.privacy` marks an order whose end user restricted processing."""
+
+
+class Webhooks(Endpoints):
+    """Endpoints plus the delivery log: test-send, list, replay, and enqueueing events."""
+
+    async def send_test(
+        self, query: SendTestWebhook, context: MessageContext
+    ) -> WebhookDeliveryView:
+        """Queue a `webhook.test` delivery to the endpoint, enabled or not."""
+        require_own(query.actor, query.partner_id)
+        endpoint = await self.own_endpoint(query.partner_id, query.endpoint_id)
+        body = self.body(TEST_EVENT, TestPayload(endpoint_id=endpoint["_id"]))
+        key = f"test:{context.message_id}"
+        return await self._insert_delivery(endpoint, TEST_EVENT, body, key)
+
+    async def list_deliveries(
+        self, query: ListWebhookDeliveries, _context: MessageContext
+    ) -> WebhookDeliveryPage:
+        """The partner's deliveries, newest first, filtered by endpoint and status."""
+        require_own(query.actor, query.partner_id)
+        criteria: dict[str, Any] = {"partner_id": query.partner_id}
+        if query.endpoint_id is not None:
+            criteria["endpoint_id"] = query.endpoint_id
+        if query.status is not None:
+            criteria["status"] = query.status
+        if query.cursor is not None:
+            criteria["_id"] = {"$lt": query.cursor}
+        found = self.db[DELIVERIES].find(criteria).sort("_id", -1).limit(query.limit + 1)
+        documents = await found.to_list()
+        more = len(documents) > query.limit
+        page = documents[: query.limit]
+        return WebhookDeliveryPage(
+            data=[delivery_view(d) for d in page], next_cursor=page[-1]["_id"] if more else None
+        )
+
+    async def replay(
+        self, query: ReplayWebhookDelivery, context: MessageContext
+    ) -> WebhookDeliveryView:
+        """A new delivery of the same payload to the same endpoint, due now."""
+        require_own(query.actor, query.partner_id)
+        original = await self.db[DELIVERIES].find_one(
+            {"_id": query.delivery_id, "partner_id": query.partner_id}
+        )
+        if original is None:
+            raise ServiceError("not_found", "no such webhook delivery")
+        endpoint = await self.own_endpoint(query.partner_id, original["endpoint_id"])
+        key = f"replay:{context.message_id}"
+        return await self._insert_delivery(
+            endpoint, original["event_type"], original["payload"], key, replay_of=original["_id"]
+        )
+
+    async def enqueue(
+        self, partner_id: str, event_type: WebhookEventType, payload: BaseModel, source_id: str
+    ) -> list[str]:
+        """A delivery to each enabled endpoint of the partner subscribed to `event_type`;
+        idempotent on (`source_id`, endpoint). The ids of the deliveries; none when the
+        payload is about an end user who restricted processing."""
+        expected = PAYLOAD_MODELS[event_type]
+        if not isinstance(payload, expected):
+            raise ServiceError("invalid_request", f"{event_type} takes a {expected.__name__}")
+        if await self._about_restricted_subject(payload):
+            return []
+        criteria = {"partner_id": partner_id, "status": "enabled", "event_types": event_type.value}
+        endpoints = await self.db[ENDPOINTS].find(criteria).to_list()
+        body = self.body(event_type.value, payload)
+        ids = []
+        for endpoint in endpoints:
+            key = f"{source_id}:{endpoint['_id']}"
+            ids.append((await self._insert_delivery(endpoint, event_type.value, body, key)).id)
+        return ids
+
+    async def _about_restricted_subject(self, payload: BaseModel) -> bool:
+        """Whether the payload's order or eSIM belongs to a restricted end user."""
+        restricted = {f"{RESTRICTION}.restricted": True}
+        for field, lookup in (("order_id", "_id"), ("iccid", "iccid")):
+            value = getattr(payload, field, None)
+            if value is not None:
+                found = await self.db[ORDERS].find_one({lookup: value, **restricted}, {"_id": 1})
+                if found is not None:
+                    return True
+        return False
+
+    def body(self, event_type: str, payload: BaseModel) -> str:
+        """The JSON a delivery sends: `{"type", "timestamp", "data"}` (Standard Webhooks)."""
+        stamp = self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        data = payload.model_dump(mode="json")
+        return json.dumps({"type": event_type, "timestamp": stamp, "data": data})
+
+    async def on_balance_low(self, event: BalanceLow, context: MessageContext) -> None:
+        """Tell the partner's `balance.low` endpoints."""
+        payload = BalanceLowPayload(balance=event.balance, threshold=event.threshold)
+        await self.enqueue(
+            event.partner_id, WebhookEventType.BALANCE_LOW, payload, context.message_id
+        )
+
+    async def _insert_delivery(
+        self,
+        endpoint: Document,
+        event_type: str,
+        payload: str,
+        key: str,
+        replay_of: str | None = None,
+    ) -> WebhookDeliveryView:
+        document = delivery_document(
+            delivery_id=new_id("msg"),
+            partner_id=endpoint["partner_id"],
+            endpoint_id=endpoint["_id"],
+            event_type=event_type,
+            payload=payload,
+            key=key,
+            now=self.now(),
+            replay_of=replay_of,
+        )
+        try:
+            await self.db[DELIVERIES].insert_one(document)
+        except DuplicateKeyError:
+            found = await self.db[DELIVERIES].find_one({"key": key})
+            if found is None:
+                raise
+            document = found
+        self.kick()
+        return delivery_view(document)
+
+
+async def unconfigured(_query: Any, _context: MessageContext) -> Any:
+    """Stands in for the handlers when MASTER_KEYS/BLIND_INDEX_KEY are not set."""
+    raise ServiceError("unavailable", "webhooks are not configured on this platform")
+
+
+def register(
+    service: Service,
+    settings: ProvisioningSettings,
+    *,
+    clock: Clock = utcnow,
+    resolver: Resolver = resolve,
+) -> Webhooks | None:
+    """Answer the webhook queries, hear `accounts.balance_low.v1`, run the delivery worker.
+
+    Without MASTER_KEYS and BLIND_INDEX_KEY the queries answer `unavailable` and nothing runs.
+    """
+    encryption = settings.encryption()
+    handlers: dict[type[Any], Any] = {}
+    webhooks = None
+    if encryption is not None:
+        vault = Vault.from_settings(service.db, encryption)
+        webhooks = Webhooks(service, settings, vault, clock, resolver)
+        handlers = _handlers(webhooks)
+        worker = webhook_delivery.DeliveryWorker(service, settings, webhooks, clock)
+        webhooks.kick = worker.kick
+        service.startup.append(lambda: create_indexes(service.db))
+        service.outbox.collections.append(ENDPOINTS)
+        service.background.append(worker.run)
+        service.router.on(BalanceLow, webhooks.on_balance_low)
+    for query in _QUERIES:
+        service.router.answer(query, handlers.get(query, unconfigured))
+    return webhooks
+
+
+_QUERIES: tuple[type[Any], ...] = (
+    CreateWebhookEndpoint,
+    ListWebhookEndpoints,
+    GetWebhookEndpoint,
+    UpdateWebhookEndpoint,
+    DeleteWebhookEndpoint,
+    RotateWebhookSecret,
+    SendTestWebhook,
+    ListWebhookDeliveries,
+    ReplayWebhookDelivery,
+)
+
+
+def _handlers(webhooks: Webhooks) -> dict[type[Any], Any]:
+    return dict(
+        zip(
+            _QUERIES,
+            (
+                webhooks.create,
+                webhooks.list_endpoints,
+                webhooks.get,
+                webhooks.update,
+                webhooks.delete,
+                webhooks.rotate,
+                webhooks.send_test,
+                webhooks.list_deliveries,
+                webhooks.replay,
+            ),
+            strict=True,
+        )
+    )
+
+
+async def enqueue_delivery(
+    webhooks: Webhooks,
+    partner_id: str,
+    event_type: WebhookEventType,
+    payload_model: BaseModel,
+    *,
+    source_id: str,
+) -> list[str]:
+    """For the order flow: queue `payload_model` as `event_type` to the partner's endpoints.
+
+    `source_id` (e.g. the triggering message's id) makes a repeat change nothing. The payload
+    must be the event type's model in `contracts.webhooks`: never activation codes, LPA
+    strings or a restricted subject's data.
+    """
+    return await webhooks.enqueue(partner_id, event_type, payload_model, source_id)
