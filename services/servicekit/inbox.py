@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -114,6 +115,19 @@ class Inbox:
         self._collection = db[INBOX_COLLECTION]
         self._lookups: Batcher[str, bool] = Batcher(self._seen_many, BATCH_LIMIT)
         self._records: Batcher[dict[str, Any], None] = Batcher(self._record_many, BATCH_LIMIT)
+
+    async def create_indexes(self) -> None:
+        """Index the record time, which pruning selects on."""
+        await self._collection.create_index("at")
+
+    async def prune(self, older_than: datetime) -> int:
+        """Forget messages handled before `older_than`; how many were forgotten.
+
+        A redelivery comes within minutes (retries, reconnects); after the retention window
+        a message id is no longer expected, and an inbox that only grows slows every lookup.
+        """
+        result = await self._collection.delete_many({"at": {"$lt": older_than}})
+        return result.deleted_count
 
     async def seen(self, message_id: str) -> bool:
         """Whether this message's effects were already committed."""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -15,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.privacy import DataCategory, InventoryAnnounced
 from servicekit.bus import Bus
+from servicekit.clock import utcnow
 from servicekit.consumer import Consumer
 from servicekit.http import READINESS, SERVICE_NAME, add_ops_routes, observe
 from servicekit.inbox import Inbox
@@ -26,6 +28,8 @@ from servicekit.store import Document, Store
 from servicekit.topology import Topology
 
 log = structlog.get_logger("servicekit.service")
+
+INBOX_PRUNE_SECONDS = 3600.0
 
 StartupStep = Callable[[], Awaitable[None]]
 BackgroundTask = Callable[[], Coroutine[Any, Any, None]]
@@ -104,8 +108,11 @@ class Service:
         return app
 
     async def _lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
+        inbox = Inbox(self.store.db) if self.store is not None else None
         if self.relay is not None:
             await self.relay.create_indexes()
+        if inbox is not None:
+            await inbox.create_indexes()
         for step in self.startup:
             await step()
         await self._connect_bus()
@@ -113,15 +120,19 @@ class Service:
         consumer = Consumer(
             bus=self.bus,
             router=self.router,
-            inbox=Inbox(self.store.db) if self.store is not None else None,
+            inbox=inbox,
             prefetch=self.settings.prefetch,
             delivery_limit=self.settings.delivery_limit,
             retry_delays_ms=self.settings.retry_delays_ms,
             on_committed=relay.kick if relay is not None else lambda: None,
         )
         await consumer.start()
-        jobs = [*self.background, *([relay.run] if relay is not None else [])]
-        tasks = [asyncio.create_task(job()) for job in jobs]
+        jobs = [job() for job in self.background]
+        if relay is not None:
+            jobs.append(relay.run())
+        if inbox is not None:
+            jobs.append(self._prune_inbox(inbox))
+        tasks = [asyncio.create_task(job) for job in jobs]
         if self.inventory:
             await self.bus.publish(InventoryAnnounced(service=self.name, categories=self.inventory))
         for step in self.after_start:
@@ -138,6 +149,18 @@ class Service:
         if self.store is not None:
             await self.store.close()
         log.info("service_stopped")
+
+    async def _prune_inbox(self, inbox: Inbox) -> None:
+        """Forget old handled message ids now and then (hourly), so the inbox stays small."""
+        retention = timedelta(hours=self.settings.inbox_retention_hours)
+        while True:
+            try:
+                forgotten = await inbox.prune(utcnow() - retention)
+                if forgotten:
+                    log.info("inbox_pruned", forgotten=forgotten)
+            except Exception as failure:
+                log.warning("inbox_prune_failed", error=repr(failure))
+            await asyncio.sleep(INBOX_PRUNE_SECONDS)
 
     async def _connect_bus(self, attempts: int = 30) -> None:
         for attempt in range(1, attempts + 1):

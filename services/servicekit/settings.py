@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     )
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     query_timeout_seconds: float = Field(default=5.0, gt=0)
+    inbox_retention_hours: int = Field(
+        default=7 * 24, ge=1, description="How long handled message ids are remembered."
+    )
 
     def database_name(self, service: str) -> str:
         """Each service owns one database; the namespace keeps test runs apart."""

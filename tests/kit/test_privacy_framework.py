@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,8 @@ from contracts.privacy import (
     PrivacyTaskCompleted,
     SubjectRef,
 )
+from servicekit.clock import utcnow
+from servicekit.inbox import Inbox
 from servicekit.messages import MessageContext
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
@@ -214,3 +217,20 @@ async def _inventories(heard: list[Any], count: int) -> bool:
 
 async def _inbox_at_least(service: Service, count: int) -> bool:
     return await service.db["_inbox"].count_documents({}) >= count
+
+
+async def test_the_inbox_forgets_message_ids_past_its_retention(settings: ServiceSettings) -> None:
+    """Pruning removes handled message ids recorded before the cut-off and keeps newer ones."""
+    owner, _ = _owner(settings)
+    async with running(owner):
+        inbox = Inbox(owner.db)
+        now = utcnow()
+        await owner.db["_inbox"].insert_many(
+            [
+                {"_id": "msg_old", "type": "t", "at": now - timedelta(days=8)},
+                {"_id": "msg_new", "type": "t", "at": now - timedelta(hours=1)},
+            ]
+        )
+        assert await inbox.prune(now - timedelta(days=7)) == 1
+        assert await inbox.seen("msg_new")
+        assert not await inbox.seen("msg_old")
