@@ -169,6 +169,7 @@ def run() -> int:
             "MONGO_URL": mongo_url,
             **provider_env(PORTS["providersim"], PORTS["provisioning"]),
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
+            "WEBHOOKS_ALLOW_PRIVATE_URLS": os.environ.get("WEBHOOKS_ALLOW_PRIVATE_URLS", "true"),
             "PYTHONUNBUFFERED": "1",
         }
         seed_demo(env)

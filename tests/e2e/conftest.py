@@ -37,6 +37,7 @@ def platform_env(amqp_url: str, mongo_url: str) -> dict[str, str]:
         "LOG_LEVEL": "info",
         "RETRY_DELAYS_MS": json.dumps([200, 1000]),
         "OUTBOX_POLL_SECONDS": "0.2",
+        "WEBHOOKS_ALLOW_PRIVATE_URLS": "true",
     }
 
 
