@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -65,6 +65,7 @@ async def add_api_key(
     scopes: list[str],
     name: str = "test key",
     with_partner: bool = True,
+    mode: Literal["live", "test"] = "test",
 ) -> str:
     """Store a new test-mode API key for a partner (as accounts' seed does); return the key.
 
@@ -73,7 +74,7 @@ async def add_api_key(
     from accounts import apikeys
     from servicekit.clock import utcnow
 
-    key, parsed = apikeys.generate("test")
+    key, parsed = apikeys.generate(mode)
     accounts = db[platform.database("accounts")]
     if with_partner:
         await accounts["partners"].update_one(

@@ -82,17 +82,29 @@ async def test_endpoint_lifecycle(api: aiohttp.ClientSession, platform: Platform
         assert response.status == 404
 
 
-async def test_internal_urls_are_refused(
+async def test_internal_urls_are_refused_in_live_mode(
     api: aiohttp.ClientSession, platform: Platform, db: Db
 ) -> None:
-    """Loopback, private and link-local URLs are refused with 422 and nothing is stored."""
+    """With a live key, loopback, private and link-local URLs are refused with 422 and nothing
+    is stored, even where the dev stack allows local receivers for test-mode keys."""
     partner_id = (await pong(api))["partner_id"]
+    live_key = await add_api_key(
+        platform, db, partner_id=partner_id, scopes=["webhooks:manage"], mode="live"
+    )
     before = len(await stored_endpoints(platform, db, partner_id))
-    for url in ("http://127.0.0.1:8080/x", "http://10.0.0.1/x", "http://169.254.169.254/x"):
-        async with api.post(ENDPOINTS, json={"url": url, "event_types": ["order.failed"]}) as r:
-            status, problem = await status_and_json(r)
-        assert status == 422, problem
-        assert problem["code"] == "invalid_request"
+    async with aiohttp.ClientSession(
+        base_url=platform.gateway, headers={"Authorization": f"Bearer {live_key}"}
+    ) as live:
+        for url in (
+            "https://127.0.0.1:8443/x",
+            "https://10.0.0.1/x",
+            "https://169.254.169.254/x",
+        ):
+            body = {"url": url, "event_types": ["order.failed"]}
+            async with live.post(ENDPOINTS, json=body) as r:
+                status, problem = await status_and_json(r)
+            assert status == 422, problem
+            assert problem["code"] == "invalid_request"
     assert len(await stored_endpoints(platform, db, partner_id)) == before
 
 
