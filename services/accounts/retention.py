@@ -13,7 +13,7 @@ The rules are `accounts.inventory`'s, applied at `now`:
 Deletions by date are `delete_many` with a range on an indexed field. The service sweeps in
 the background every `retention_sweep_interval_hours`, first shortly after start; of several
 replicas, the first to claim an interval sweeps (an insert keyed by the interval decides).
-Each sweep is logged and announced as `accounts.retention_swept.v1`, counts only.
+Each sweep is logged and announced as `privacy.retention_swept.v1`, counts only.
 On demand: `python -m accounts.retention` sweeps once and prints the counts.
 """
 

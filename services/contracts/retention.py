@@ -11,15 +11,16 @@ from contracts.base import Event
 
 
 class RetentionSwept(Event):
-    """The accounts service's retention sweep ran: how many records of each category it removed.
+    """A service's retention sweep ran: how many records of each category it removed.
 
-    Counts only: no ids, no personal data. Categories are the names of the service's
-    personal-data inventory, plus `api_key_requests` (ids of carried-out API-key requests).
+    Published by accounts and by provisioning (told apart by `service`). Counts only: no ids,
+    no personal data. Categories are the names of the service's personal-data inventory,
+    plus, for accounts, `api_key_requests` (ids of carried-out API-key requests).
     """
 
-    TYPE: ClassVar[str] = "accounts.retention_swept.v1"
+    TYPE: ClassVar[str] = "privacy.retention_swept.v1"
 
-    service: str = Field(examples=["accounts"])
+    service: str = Field(description="The service that swept.", examples=["accounts"])
     swept_at: datetime = Field(description="The time the sweep applied its rules at (UTC).")
     removed: dict[str, int] = Field(
         description="Records removed per category; categories with none are left out.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from provisioning import callbacks, catalogue, store, webhooks
+from provisioning import callbacks, catalogue, retention, store, webhooks
 from provisioning.inventory import INVENTORY
 from provisioning.privacy import ProvisioningPrivacy
 from provisioning.settings import ProvisioningSettings
@@ -20,6 +20,7 @@ def create_service(settings: ProvisioningSettings) -> Service:
     service.join_privacy(INVENTORY, ProvisioningPrivacy(service.db))
     webhooks.register(service, settings)
     catalogue.register(service)
+    retention.register(service, settings)
     return service
 
 

@@ -168,8 +168,9 @@ def _problem(status: int, code: str, detail: str) -> web.Response:
 
 
 async def create_indexes(db: Db) -> None:
-    """Callbacks are looked up by ICCID (a subject identifier)."""
+    """Callbacks are looked up by ICCID (a subject identifier) and swept by receipt time."""
     await db[CALLBACKS].create_index("iccid")
+    await db[CALLBACKS].create_index("received_at")
 
 
 def register(

@@ -56,6 +56,16 @@ class ProvisioningSettings(ServiceSettings):
         " Live-mode endpoints never may.",
     )
 
+    retention_sweep_interval_hours: float = Field(
+        default=6,
+        gt=0,
+        le=24 * 7,
+        description="How often the retention sweep runs (one replica per interval).",
+    )
+    retention_sweep_first_delay_seconds: float = Field(
+        default=60, ge=0, description="How long after start the first retention sweep runs."
+    )
+
     def encryption(self) -> EncryptionSettings | None:
         """The keys that seal webhook secrets, or None when they are not configured."""
         if self.master_keys is None or self.blind_index_key is None:

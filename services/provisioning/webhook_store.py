@@ -31,7 +31,12 @@ async def create_indexes(db: Any) -> None:
     await db[DELIVERIES].create_index("key", unique=True)
     await db[DELIVERIES].create_index("partner_id")
     await db[DELIVERIES].create_index([("status", 1), ("next.at", 1)])
+    await db[DELIVERIES].create_index("iccid")
+    await db[DELIVERIES].create_index("order_id")
+    await db[DELIVERIES].create_index("created_at")
     await db[ATTEMPTS].create_index("delivery_id")
+    await db[ATTEMPTS].create_index("partner_id")
+    await db[ATTEMPTS].create_index("at")
 
 
 def endpoint_document(
@@ -88,8 +93,10 @@ def delivery_document(
     key: str,
     now: datetime,
     replay_of: str | None = None,
+    subject: dict[str, str] | None = None,
 ) -> Document:
-    """A new delivery, due now."""
+    """A new delivery, due now; `subject` holds the payload's `iccid`/`order_id`, top-level
+    and indexed so a privacy request finds the delivery without reading payloads."""
     document: Document = {
         "_id": delivery_id,
         "partner_id": partner_id,
@@ -104,7 +111,23 @@ def delivery_document(
     }
     if replay_of is not None:
         document["replay_of"] = replay_of
+    document.update(subject or {})
     return document
+
+
+SUBJECT_FIELDS = ("iccid", "order_id")
+"""Payload fields copied onto a delivery so privacy requests can find it by an index."""
+
+
+def payload_subject(payload: Any) -> dict[str, str]:
+    """The payload's subject identifiers (`SUBJECT_FIELDS`) that are set."""
+    values = {field: getattr(payload, field, None) for field in SUBJECT_FIELDS}
+    return {field: value for field, value in values.items() if isinstance(value, str)}
+
+
+def stored_subject(document: Document) -> dict[str, str]:
+    """The subject identifiers a stored delivery carries (for a replay)."""
+    return {field: document[field] for field in SUBJECT_FIELDS if field in document}
 
 
 def delivery_view(document: Document) -> WebhookDeliveryView:

@@ -42,6 +42,8 @@ from provisioning.webhook_store import (
     create_indexes,
     delivery_document,
     delivery_view,
+    payload_subject,
+    stored_subject,
 )
 from provisioning.webhook_urls import Resolver, resolve
 from servicekit.clock import utcnow
@@ -102,7 +104,12 @@ class Webhooks(Endpoints):
         endpoint = await self.own_endpoint(query.partner_id, original["endpoint_id"])
         key = f"replay:{context.message_id}"
         return await self._insert_delivery(
-            endpoint, original["event_type"], original["payload"], key, replay_of=original["_id"]
+            endpoint,
+            original["event_type"],
+            original["payload"],
+            key,
+            replay_of=original["_id"],
+            subject=stored_subject(original),
         )
 
     async def enqueue(
@@ -119,10 +126,12 @@ class Webhooks(Endpoints):
         criteria = {"partner_id": partner_id, "status": "enabled", "event_types": event_type.value}
         endpoints = await self.db[ENDPOINTS].find(criteria).to_list()
         body = self.body(event_type.value, payload)
+        subject = payload_subject(payload)
         ids = []
         for endpoint in endpoints:
             key = f"{source_id}:{endpoint['_id']}"
-            ids.append((await self._insert_delivery(endpoint, event_type.value, body, key)).id)
+            view = await self._insert_delivery(endpoint, event_type.value, body, key, None, subject)
+            ids.append(view.id)
         return ids
 
     async def _about_restricted_subject(self, payload: BaseModel) -> bool:
@@ -156,6 +165,7 @@ class Webhooks(Endpoints):
         payload: str,
         key: str,
         replay_of: str | None = None,
+        subject: dict[str, str] | None = None,
     ) -> WebhookDeliveryView:
         document = delivery_document(
             delivery_id=new_id("msg"),
@@ -166,6 +176,7 @@ class Webhooks(Endpoints):
             key=key,
             now=self.now(),
             replay_of=replay_of,
+            subject=subject,
         )
         try:
             await self.db[DELIVERIES].insert_one(document)

@@ -138,7 +138,7 @@ async def test_the_service_sweeps_soon_after_start_and_announces_counts_only(
     sweeping: ServiceSettings,
 ) -> None:
     """Shortly after start the service sweeps on its own and announces the counts (no
-    personal data) as `accounts.retention_swept.v1`; a second sweep in the same interval is
+    personal data) as `privacy.retention_swept.v1`; a second sweep in the same interval is
     left to whoever claimed it, the next interval sweeps again."""
     harness = build_harness(sweeping, retention_sweep_first_delay_seconds=0.2)
     old = datetime.now(UTC) - timedelta(days=LOGIN_HISTORY_RETENTION_DAYS + 10)

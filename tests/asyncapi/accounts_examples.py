@@ -330,7 +330,7 @@ KEY_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 RETENTION_EXAMPLES: dict[str, dict[str, Any]] = {
-    "accounts.retention_swept.v1": {
+    "privacy.retention_swept.v1": {
         "service": "accounts",
         "swept_at": WHEN,
         "removed": {"login_history": 120, "dashboard_sessions": 14, "contact_people": 2},

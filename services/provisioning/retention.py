@@ -1,0 +1,150 @@
+"""Retention sweeps of the provisioning service: technical logs that outlived their rule go.
+
+The rules are `provisioning.inventory`'s, applied at `now`:
+- webhook deliveries 90 days after they were created, their attempts 90 days after made;
+- provider callbacks 90 days after receipt (once their event is published);
+- orders are transaction records kept for 7 years; nothing removes or pseudonymises them yet
+  (the order flow that will create them is not built).
+
+Deletions are `delete_many` with a range on an indexed date. The service sweeps in the
+background every `retention_sweep_interval_hours`, first shortly after start; of several
+replicas, the first to claim an interval sweeps (an insert keyed by the interval decides).
+Each sweep is logged and announced as a `RetentionSwept` event with
+`service="provisioning"`, counts only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from pymongo.errors import DuplicateKeyError
+
+from contracts.retention import RetentionSwept
+from provisioning import callbacks, webhook_store
+from provisioning.callbacks import CALLBACKS
+from provisioning.inventory import (
+    CALLBACK_RETENTION_DAYS,
+    DELIVERY_LOG_RETENTION_DAYS,
+    Category,
+    before,
+)
+from provisioning.settings import ProvisioningSettings
+from provisioning.store import Db
+from provisioning.webhook_store import ATTEMPTS, DELIVERIES
+from servicekit.bus import Bus
+from servicekit.clock import utcnow
+from servicekit.outbox import PENDING
+from servicekit.service import Service
+
+SERVICE = "provisioning"
+RUNS = "retention_runs"
+"""One document per interval swept (`_id` = `sweep:<interval number>`): the replicas' claims."""
+RUNS_KEPT = timedelta(days=7)
+
+log = structlog.get_logger("provisioning.retention")
+Clock = Callable[[], datetime]
+
+
+async def create_indexes(db: Db) -> None:
+    """The date indexes the sweep's range deletions go through."""
+    await webhook_store.create_indexes(db)
+    await callbacks.create_indexes(db)
+    await db[RUNS].create_index("at")
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """What one sweep removed: records per inventory category."""
+
+    swept_at: datetime
+    removed: dict[str, int]
+
+    def event(self) -> RetentionSwept:
+        """The report as the event the service announces (counts only)."""
+        return RetentionSwept(service=SERVICE, swept_at=self.swept_at, removed=self.removed)
+
+
+class RetentionSweep:
+    """Applies the retention rules to the provisioning database."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    async def sweep(self, now: datetime) -> RetentionReport:
+        """Remove every record whose retention has run out at `now`; what was removed."""
+        logs = before(now, DELIVERY_LOG_RETENTION_DAYS)
+        counts = {
+            Category.WEBHOOK_DELIVERIES: await self._older(DELIVERIES, "created_at", logs),
+            Category.WEBHOOK_ATTEMPTS: await self._older(ATTEMPTS, "at", logs),
+            Category.PROVIDER_CALLBACKS: await self._older(
+                CALLBACKS, "received_at", before(now, CALLBACK_RETENTION_DAYS), published=True
+            ),
+        }
+        removed = {str(category): count for category, count in sorted(counts.items()) if count}
+        return RetentionReport(swept_at=now, removed=removed)
+
+    async def _older(
+        self, collection: str, path: str, cutoff: datetime, *, published: bool = False
+    ) -> int:
+        criteria: dict[str, object] = {path: {"$lt": cutoff}}
+        if published:  # a document with messages still to publish waits for the relay
+            criteria[PENDING] = {"$nin": [1]}
+        return (await self.db[collection].delete_many(criteria)).deleted_count
+
+
+@dataclass
+class RetentionJob:
+    """Sweeps in the background, one replica per interval, and reports each sweep."""
+
+    sweep: RetentionSweep
+    bus: Bus
+    interval: timedelta
+    first_delay: float
+    clock: Clock = utcnow
+
+    async def run(self) -> None:
+        """Sweep shortly after start, then every interval, until cancelled."""
+        await asyncio.sleep(self.first_delay)
+        while True:
+            try:
+                await self.run_once(self.clock())
+            except Exception:
+                log.exception("retention_sweep_failed")
+            await asyncio.sleep(self.interval.total_seconds())
+
+    async def run_once(self, now: datetime) -> RetentionReport | None:
+        """Sweep at `now` unless another replica claimed this interval; the report, if swept."""
+        if not await self._claim(now):
+            log.info("retention_sweep_skipped", reason="swept by another replica")
+            return None
+        report = await self.sweep.sweep(now)
+        log.info("retention_swept", removed=report.removed)
+        await self.bus.publish(report.event())
+        return report
+
+    async def _claim(self, now: datetime) -> bool:
+        runs = self.sweep.db[RUNS]
+        number = int(now.timestamp() // self.interval.total_seconds())
+        try:
+            await runs.insert_one({"_id": f"sweep:{number}", "at": now})
+        except DuplicateKeyError:
+            return False
+        await runs.delete_many({"at": {"$lt": now - RUNS_KEPT}})
+        return True
+
+
+def register(service: Service, settings: ProvisioningSettings, *, clock: Clock = utcnow) -> None:
+    """Run the retention sweep in the background of the provisioning service."""
+    job = RetentionJob(
+        sweep=RetentionSweep(service.db),
+        bus=service.bus,
+        interval=timedelta(hours=settings.retention_sweep_interval_hours),
+        first_delay=settings.retention_sweep_first_delay_seconds,
+        clock=clock,
+    )
+    service.startup.append(lambda: create_indexes(service.db))
+    service.background.append(job.run)
