@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from pymongo.errors import DuplicateKeyError
 
 from accounts import store
 from accounts.erasure import Eraser
@@ -48,18 +47,15 @@ from accounts.subjects import ERASED, SubjectFinder
 from accounts.throttle import Throttle
 from contracts.privacy import SubjectRef
 from contracts.retention import RetentionSwept
-from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.logging import configure_logging
 from servicekit.outbox import PENDING
+from servicekit.retention import RUNS, RetentionJob
 from servicekit.service import Service
 from servicekit.store import Store
 from servicekit.vault import Vault
 
 SERVICE = "accounts"
-RUNS = "retention_runs"
-"""One document per interval swept (`_id` = `sweep:<interval number>`): the replicas' claims."""
-RUNS_KEPT = timedelta(days=7)
 API_KEY_REQUESTS = "api_key_requests"
 """The report's name for ids of carried-out API-key requests (no personal data)."""
 PAGE = 100
@@ -172,47 +168,6 @@ class RetentionSweep:
             if len(page) < PAGE:
                 return
             after = page[-1]
-
-
-@dataclass
-class RetentionJob:
-    """Sweeps in the background, one replica per interval, and reports each sweep."""
-
-    sweep: RetentionSweep
-    bus: Bus
-    interval: timedelta
-    first_delay: float
-    clock: Clock = utcnow
-
-    async def run(self) -> None:
-        """Sweep shortly after start, then every interval, until cancelled."""
-        await asyncio.sleep(self.first_delay)
-        while True:
-            try:
-                await self.run_once(self.clock())
-            except Exception:
-                log.exception("retention_sweep_failed")
-            await asyncio.sleep(self.interval.total_seconds())
-
-    async def run_once(self, now: datetime) -> RetentionReport | None:
-        """Sweep at `now` unless another replica claimed this interval; the report, if swept."""
-        if not await self._claim(now):
-            log.info("retention_sweep_skipped", reason="swept by another replica")
-            return None
-        report = await self.sweep.sweep(now)
-        log.info("retention_swept", removed=report.removed, partners_erased=report.partners_erased)
-        await self.bus.publish(report.event())
-        return report
-
-    async def _claim(self, now: datetime) -> bool:
-        runs = self.sweep.db[RUNS]
-        number = int(now.timestamp() // self.interval.total_seconds())
-        try:
-            await runs.insert_one({"_id": f"sweep:{number}", "at": now})
-        except DuplicateKeyError:
-            return False
-        await runs.delete_many({"at": {"$lt": now - RUNS_KEPT}})
-        return True
 
 
 def register(

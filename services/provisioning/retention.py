@@ -15,13 +15,11 @@ Each sweep is logged and announced as a `RetentionSwept` event with
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from pymongo.errors import DuplicateKeyError
 
 from contracts.retention import RetentionSwept
 from provisioning import callbacks, webhook_store
@@ -35,15 +33,12 @@ from provisioning.inventory import (
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import Db
 from provisioning.webhook_store import ATTEMPTS, DELIVERIES
-from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.outbox import PENDING
+from servicekit.retention import RUNS, RetentionJob
 from servicekit.service import Service
 
 SERVICE = "provisioning"
-RUNS = "retention_runs"
-"""One document per interval swept (`_id` = `sweep:<interval number>`): the replicas' claims."""
-RUNS_KEPT = timedelta(days=7)
 
 log = structlog.get_logger("provisioning.retention")
 Clock = Callable[[], datetime]
@@ -94,47 +89,6 @@ class RetentionSweep:
         if published:  # a document with messages still to publish waits for the relay
             criteria[PENDING] = {"$nin": [1]}
         return (await self.db[collection].delete_many(criteria)).deleted_count
-
-
-@dataclass
-class RetentionJob:
-    """Sweeps in the background, one replica per interval, and reports each sweep."""
-
-    sweep: RetentionSweep
-    bus: Bus
-    interval: timedelta
-    first_delay: float
-    clock: Clock = utcnow
-
-    async def run(self) -> None:
-        """Sweep shortly after start, then every interval, until cancelled."""
-        await asyncio.sleep(self.first_delay)
-        while True:
-            try:
-                await self.run_once(self.clock())
-            except Exception:
-                log.exception("retention_sweep_failed")
-            await asyncio.sleep(self.interval.total_seconds())
-
-    async def run_once(self, now: datetime) -> RetentionReport | None:
-        """Sweep at `now` unless another replica claimed this interval; the report, if swept."""
-        if not await self._claim(now):
-            log.info("retention_sweep_skipped", reason="swept by another replica")
-            return None
-        report = await self.sweep.sweep(now)
-        log.info("retention_swept", removed=report.removed)
-        await self.bus.publish(report.event())
-        return report
-
-    async def _claim(self, now: datetime) -> bool:
-        runs = self.sweep.db[RUNS]
-        number = int(now.timestamp() // self.interval.total_seconds())
-        try:
-            await runs.insert_one({"_id": f"sweep:{number}", "at": now})
-        except DuplicateKeyError:
-            return False
-        await runs.delete_many({"at": {"$lt": now - RUNS_KEPT}})
-        return True
 
 
 def register(service: Service, settings: ProvisioningSettings, *, clock: Clock = utcnow) -> None:
