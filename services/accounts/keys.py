@@ -55,7 +55,6 @@ class ApiKeys:
         db: Db,
         settings: AccountsSettings,
         outgoing: Callable[[Contract], Outgoing],
-        published: Callable[[], None] = lambda: None,
         clock: Clock = utcnow,
     ) -> None:
         self.db = db
@@ -64,7 +63,6 @@ class ApiKeys:
         self.overlap = timedelta(hours=settings.key_rotation_overlap_hours)
         self.last_used_every = timedelta(seconds=settings.last_used_resolution_seconds)
         self.outgoing = outgoing
-        self.published = published
         self.clock = clock
 
     def now(self) -> datetime:
@@ -219,8 +217,6 @@ class ApiKeys:
             add_outbox(change, self.outgoing(event)),
             return_document=ReturnDocument.AFTER,
         )
-        if updated is not None:
-            self.published()
         return updated
 
 
@@ -238,7 +234,6 @@ def register(service: Service, settings: AccountsSettings, *, clock: Clock = utc
         db=service.db,
         settings=settings,
         outgoing=service.bus.outgoing,
-        published=service.outbox.kick,
         clock=clock,
     )
     service.outbox.collections.append(store.API_KEYS)

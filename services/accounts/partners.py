@@ -8,6 +8,7 @@ A new partner's balance is opened in its currency through `open_balance` (the le
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,8 +64,6 @@ class Partners:
     vault: Vault
     outgoing: Callable[[Contract], Outgoing]
     """Builds an outgoing message (the bus's `outgoing`) to keep in an outbox."""
-    kick: Callable[[], None] = lambda: None
-    """Tells the outbox relay that something is waiting to be published."""
     open_balance: BalanceOpener | None = None
     """The ledger's `open_balance`: a new partner's balance exists from its creation on."""
 
@@ -86,12 +85,8 @@ class Partners:
             "created_by": request.actor.id,
         }
         event = PartnerCreated(partner_id=partner_id, currency=request.currency, created_at=now)
-        try:
+        with contextlib.suppress(DuplicateKeyError):  # a repeat of the same request
             await self.db[store.PARTNERS].insert_one(with_outbox(document, self.outgoing(event)))
-        except DuplicateKeyError:
-            pass
-        else:
-            self.kick()
         view = await self.get(partner_id)
         if self.open_balance is not None:  # also on a repeat: finishes a creation cut short
             await self.open_balance(partner_id, view.currency, now)
@@ -161,10 +156,7 @@ class Partners:
             by=request.actor.id,
         )
         update = add_outbox({"$set": {**plain, **sealed}}, self.outgoing(event))
-        if await update_once(
-            self.db[store.PARTNERS], {"_id": request.partner_id}, update, message_id
-        ):
-            self.kick()
+        await update_once(self.db[store.PARTNERS], {"_id": request.partner_id}, update, message_id)
         return await self.get(request.partner_id)
 
     async def close(
@@ -180,6 +172,5 @@ class Partners:
             self.outgoing(event),
         )
         criteria = {"_id": partner_id, "status": {"$in": OPEN_STATUSES}}
-        if await update_once(self.db[store.PARTNERS], criteria, update, message_id):
-            self.kick()
+        await update_once(self.db[store.PARTNERS], criteria, update, message_id)
         return await self.get(partner_id)

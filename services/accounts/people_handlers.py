@@ -177,9 +177,7 @@ def build_handlers(
     clock: Clock = utcnow,
 ) -> PeopleHandlers:
     """The handlers over the service's store, bus and outbox."""
-    partners = Partners(
-        service.db, vault, service.bus.outgoing, service.outbox.kick, open_balance=open_balance
-    )
+    partners = Partners(service.db, vault, service.bus.outgoing, open_balance=open_balance)
     people = People(service.db, vault)
     users = Users(service.db, vault)
     auth = Auth(service.db, vault, Passwords(), LoginPolicy.from_settings(settings))

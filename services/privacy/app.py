@@ -23,7 +23,7 @@ NAME = "privacy"
 def create_service(settings: PrivacySettings) -> Service:
     """Wire the privacy service: store, handlers, subscriptions."""
     service = Service.create(NAME, settings)
-    handlers = PrivacyHandlers(db=service.db, bus=service.bus, relay=service.outbox)
+    handlers = PrivacyHandlers(db=service.db, bus=service.bus)
     service.outbox.collections.append(store.REQUESTS)
     service.startup.append(lambda: store.create_indexes(service.db))
     service.router.answer(SubmitPrivacyRequest, handlers.submit)

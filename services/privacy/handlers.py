@@ -31,7 +31,7 @@ from servicekit.clock import utcnow
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.messages import MessageContext, Outgoing
-from servicekit.outbox import OutboxRelay, with_outbox
+from servicekit.outbox import with_outbox
 
 log = structlog.get_logger("privacy")
 
@@ -92,10 +92,9 @@ def view_of(document: dict[str, Any]) -> PrivacyRequestView:
 class PrivacyHandlers:
     """Plain handlers over the privacy store and the bus."""
 
-    def __init__(self, *, db: Db, bus: Bus, relay: OutboxRelay) -> None:
+    def __init__(self, *, db: Db, bus: Bus) -> None:
         self.db = db
         self.bus = bus
-        self.relay = relay
 
     async def submit(
         self, request: SubmitPrivacyRequest, context: MessageContext
@@ -129,7 +128,6 @@ class PrivacyHandlers:
             "tasks": tasks,
         }
         await self.db[store.REQUESTS].insert_one(with_outbox(document, *commands))
-        self.relay.kick()
         log.info("privacy_request_opened", request_id=request_id, services=services)
         return view_of(document)
 

@@ -252,6 +252,7 @@ class Consumer:
             # Not mandatory: RabbitMQ returns mandatory publishes to direct reply-to.
             await self.bus.publish_raw("", message.reply_to, outgoing, mandatory=False)
         await message.ack()
+        self.on_committed()
 
     async def _call(
         self, model: type[Contract], handler: Any, message: AbstractIncomingMessage

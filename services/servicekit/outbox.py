@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,9 @@ PENDING = "_outbox_pending"
 """1 while the document holds unpublished messages, else 0 (an int: see decision 0002)."""
 
 log = structlog.get_logger("servicekit.outbox")
+
+BACKLOG_EVERY_SECONDS = 30.0
+"""How often an idle relay refreshes the backlog gauge."""
 
 
 def with_outbox(document: dict[str, Any], *messages: Outgoing) -> dict[str, Any]:
@@ -66,6 +70,7 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self._wake = asyncio.Event()
+        self._backlog_due = 0.0
 
     async def create_indexes(self) -> None:
         """Index the pending flag so the relay never scans."""
@@ -111,7 +116,10 @@ class OutboxRelay:
                 await collection.update_one(
                     {"_id": document["_id"], OUTBOX: {"$size": 0}}, {"$set": {PENDING: 0}}
                 )
-        OUTBOX_BACKLOG.labels(self.bus.service).set(await self.backlog())
+        if published or time.monotonic() >= self._backlog_due:
+            # Counting costs a query per collection: not on every idle poll.
+            OUTBOX_BACKLOG.labels(self.bus.service).set(await self.backlog())
+            self._backlog_due = time.monotonic() + BACKLOG_EVERY_SECONDS
         return published
 
     async def backlog(self) -> int:

@@ -119,7 +119,6 @@ def join_privacy(
             await receipts.insert_one(with_outbox(receipt, outgoing))
         except DuplicateKeyError:
             return
-        relay.kick()
 
     async def locate(command: LocateSubject, context: MessageContext) -> None:
         async def work(c: LocateSubject) -> tuple[list[CategoryOutcome], None]:
