@@ -225,9 +225,10 @@ class OrderCompletedPayload(_Payload):
     """`order.completed`: the eSIM is ready. Never its activation code or LPA string."""
 
     order_id: str
-    iccid: str
     package_id: str
-    price: Money
+    quantity: int = Field(ge=1)
+    iccids: list[str] = Field(description="The ICCIDs of the order's eSIMs.")
+    total: Money
     completed_at: datetime
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,19 +29,29 @@ class Call:
     path: dict[str, str]
     body: Any = None
     query: Any = None
+    idempotency_key: str | None = None
+    """The `Idempotency-Key` header of an idempotent endpoint (checked, always present)."""
 
 
 @dataclass(frozen=True)
 class Download:
     """A response that is a file to save rather than JSON (a CSV statement)."""
 
-    body: str
+    body: str | bytes
     content_type: str
     filename: str
     """Letters, digits, `._-` only: it goes into the Content-Disposition header as is."""
 
 
-EndpointFunction = Callable[[Call], Awaitable[BaseModel | Download]]
+@dataclass(frozen=True)
+class Answer:
+    """A JSON response whose status is not the endpoint's usual one (one of its `also`)."""
+
+    model: BaseModel
+    status: int
+
+
+EndpointFunction = Callable[[Call], Awaitable[BaseModel | Download | Answer]]
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,12 @@ class Endpoint:
     """More than the summary says, for the document."""
     downloads: tuple[str, ...] = ()
     """Media types the operation also answers with, as a `Download` (beside JSON)."""
+    also: tuple[int, ...] = ()
+    """Other success statuses the operation answers with, as an `Answer`."""
+    idempotent: bool = False
+    """Whether the operation requires an `Idempotency-Key` header."""
+    json: bool = True
+    """Whether the operation answers JSON (False: only its `downloads`)."""
 
 
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
@@ -118,6 +135,29 @@ def read_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
         raise from_validation(error, "query") from None
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def read_idempotency_key(request: web.Request) -> str:
+    """The request's `Idempotency-Key`: 1 to 255 printable ASCII characters, no spaces."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            "Idempotency key required",
+            "send an `Idempotency-Key` header (e.g. a UUID) so a retry cannot buy twice",
+        )
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            "Invalid idempotency key",
+            "an `Idempotency-Key` is 1 to 255 printable ASCII characters without spaces",
+        )
+    return key
+
+
 def handler_for(
     endpoint: Endpoint, verifier: Verifier
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -139,24 +179,41 @@ def handler_for(
             path=dict(request.match_info),
             body=await read_body(request, endpoint.body) if endpoint.body else None,
             query=read_query(request, endpoint.query) if endpoint.query else None,
+            idempotency_key=read_idempotency_key(request) if endpoint.idempotent else None,
         )
         try:
             result = await endpoint.function(call)
         except RemoteCallError as error:
             raise from_remote(error) from None
-        if isinstance(result, Download):
-            return download_response(endpoint.status, result)
-        return web.Response(
-            status=endpoint.status,
-            body=result.model_dump_json(),
-            content_type="application/json",
-        )
+        response = render(endpoint, result)
+        # Answers are one partner's data, some of it credentials: no cache may keep them.
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     return handle
 
 
+def render(endpoint: Endpoint, result: BaseModel | Download | Answer) -> web.Response:
+    """The HTTP response of an endpoint function's result."""
+    if isinstance(result, Download):
+        return download_response(endpoint.status, result)
+    status = endpoint.status
+    if isinstance(result, Answer):
+        status, result = result.status, result.model
+    return web.Response(
+        status=status, body=result.model_dump_json(), content_type="application/json"
+    )
+
+
 def download_response(status: int, download: Download) -> web.Response:
     """A file response the client saves under the download's name."""
+    if isinstance(download.body, bytes):
+        return web.Response(
+            status=status,
+            body=download.body,
+            content_type=download.content_type,
+            headers={"Content-Disposition": f'inline; filename="{download.filename}"'},
+        )
     return web.Response(
         status=status,
         text=download.body,

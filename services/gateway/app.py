@@ -11,6 +11,7 @@ from contracts.identity import PartnerClosed
 from gateway import api
 from gateway.handlers import GatewayHandlers
 from gateway.openapi import build_openapi
+from gateway.order_handlers import OrderHandlers, OutcomeWaiter
 from gateway.principals import PrincipalCache, Verifier
 from gateway.problems import problems
 from gateway.requestlog import RequestLog
@@ -36,7 +37,10 @@ def create_app(settings: GatewaySettings) -> web.Application:
     service.router.on_broadcast(ApiKeyRevoked, verifier.on_revoked)
     service.router.on_broadcast(PartnerClosed, verifier.on_partner_closed)
     service.router.on_broadcast_gap(cache.clear)
-    api_endpoints = endpoints(GatewayHandlers(service.bus, timeout, verifier))
+    waiter = OutcomeWaiter()
+    waiter.listen(service.router)
+    orders = OrderHandlers(service.bus, timeout, waiter, settings.order_sync_wait_seconds)
+    api_endpoints = endpoints(GatewayHandlers(service.bus, timeout, verifier), orders)
     api.mount(app, api_endpoints, verifier)
     document = build_openapi(api_endpoints, API_VERSION)
 

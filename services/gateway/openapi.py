@@ -29,6 +29,21 @@ ERRORS = {
 }
 
 
+SUCCESSES = {
+    201: "Created",
+    202: "Accepted: not finished yet; follow it by its id or by webhook",
+}
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": "Your unique key of this request (e.g. a UUID). The same key with the same"
+    " body returns the original result; with a different body it is refused (409); while the"
+    " first request is still running, a retry is told so (409 `idempotency_in_progress`).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
+
 def _error_statuses(endpoint: Endpoint) -> list[str]:
     """The problem statuses this endpoint can answer with (beyond 404/405 for unknown routes)."""
     statuses = {"401", "502", "503", "504"}
@@ -40,6 +55,8 @@ def _error_statuses(endpoint: Endpoint) -> list[str]:
         statuses.add("409")
     if endpoint.body is not None:
         statuses |= {"400", "413", "415", "422"}
+    if endpoint.idempotent:
+        statuses |= {"400", "409"}
     if endpoint.query is not None:
         statuses.add("422")
     return sorted(statuses)
@@ -71,13 +88,20 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     ]
     if endpoint.query is not None:
         parameters += _query_parameters(endpoint.query)
+    if endpoint.idempotent:
+        parameters.append(IDEMPOTENCY_PARAMETER)
     problem = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
+    json = {"schema": {"$ref": REF.format(model=endpoint.response.__name__)}}
     success: dict[str, Any] = {
-        "application/json": {"schema": {"$ref": REF.format(model=endpoint.response.__name__)}},
+        **({"application/json": json} if endpoint.json else {}),
         **{media: {"schema": {"type": "string"}} for media in endpoint.downloads},
     }
     responses: dict[str, Any] = {
         str(endpoint.status): {"description": "Success", "content": success},
+        **{
+            str(status): {"description": SUCCESSES[status], "content": success}
+            for status in endpoint.also
+        },
         **{
             status: {"description": ERRORS[status], "content": problem}
             for status in _error_statuses(endpoint)

@@ -47,6 +47,12 @@ REMOTE_STATUS = {
     "insufficient_funds": (402, "Insufficient funds"),
     "invalid_api_key": (401, "Invalid API key"),
     "invalid_session": (401, "Invalid session"),
+    "unknown_package": (422, "Unknown package"),
+    "package_unavailable": (422, "Package not for sale"),
+    "price_above_maximum": (422, "Price above your maximum"),
+    "idempotency_conflict": (409, "Idempotency key reused"),
+    "idempotency_in_progress": (409, "Request in progress"),
+    "esim_expired": (409, "eSIM expired"),
     "unavailable": (503, "Service unavailable"),
     "timeout": (504, "Upstream timeout"),
 }

@@ -17,12 +17,14 @@ from gateway.account_schemas import (
 )
 from gateway.api import Endpoint
 from gateway.catalogue_handlers import CatalogueHandlers, PackagesQuery
+from gateway.esim_handlers import EsimHandlers, esim_endpoints
 from gateway.handlers import GatewayHandlers
+from gateway.order_handlers import OrderHandlers, order_endpoints
 from gateway.schemas import CreateApiKeyBody, CreatedApiKey, CreatePrivacyRequest, PageQuery, Pong
 from gateway.webhook_handlers import WebhookHandlers, webhook_endpoints
 
 
-def endpoints(handlers: GatewayHandlers) -> list[Endpoint]:
+def endpoints(handlers: GatewayHandlers, orders: OrderHandlers) -> list[Endpoint]:
     """All endpoints of the API, in the order the document lists them."""
     return [
         Endpoint(
@@ -64,7 +66,9 @@ def endpoints(handlers: GatewayHandlers) -> list[Endpoint]:
         *api_key_endpoints(handlers),
         *account_endpoints(AccountHandlers(handlers.bus, handlers.timeout)),
         *catalogue_endpoints(CatalogueHandlers(handlers.bus, handlers.timeout)),
+        *esim_endpoints(EsimHandlers(handlers.bus, handlers.timeout)),
         *webhook_endpoints(WebhookHandlers(handlers.bus, handlers.timeout)),
+        *order_endpoints(orders),
     ]
 
 

@@ -17,3 +17,9 @@ class GatewaySettings(ServiceSettings):
         description="How long a verified API key is trusted without asking accounts again"
         " (revocations cut it short; 0 turns the cache off).",
     )
+    order_sync_wait_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=25,
+        description="How long buying waits for the outcome before answering 202 `pending`.",
+    )

@@ -8,12 +8,14 @@ from provisioning.seed import seed_demo
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import Db
 from servicekit.cli import service_main
+from servicekit.vault import Vault
 
 
-async def seed(db: Db, _settings: ProvisioningSettings) -> None:
-    """Seed the demo order."""
+async def seed(db: Db, settings: ProvisioningSettings) -> None:
+    """Seed the demo catalogue, and the demo order and eSIM (sealed: needs the keys)."""
     await store.create_indexes(db)
-    await seed_demo(db)
+    encryption = settings.encryption()
+    await seed_demo(db, Vault.from_settings(db, encryption) if encryption else None)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from provisioning import callbacks, catalogue, retention, store, webhooks
+from provisioning import callbacks, catalogue, esims, ordering, retention, store, webhooks
 from provisioning.inventory import INVENTORY
 from provisioning.privacy import ProvisioningPrivacy
 from provisioning.settings import ProvisioningSettings
@@ -17,8 +17,10 @@ def create_service(settings: ProvisioningSettings) -> Service:
     """Wire the provisioning service."""
     service = Service.create(NAME, settings)
     service.startup.append(lambda: store.create_indexes(service.db))
-    service.join_privacy(INVENTORY, ProvisioningPrivacy(service.db))
-    webhooks.register(service, settings)
+    service.join_privacy(INVENTORY, ProvisioningPrivacy.from_settings(service.db, settings))
+    hooks = webhooks.register(service, settings)
+    esims.register(service, settings, hooks)
+    ordering.register(service, settings, hooks)
     catalogue.register(service)
     retention.register(service, settings)
     return service

@@ -6,6 +6,10 @@ sweep (`provisioning.retention`) and the erasure outcomes (`provisioning.privacy
 Provider callbacks (profile installed, usage updated, profile expired, per ICCID) are
 technical records of the provider talking to us: the policy's "technical logs, 90 days".
 They are not the transaction record (the order is), so erasure deletes them.
+
+Orders, top-ups and eSIM profiles are the transaction records: kept for seven years from
+their creation, also after an erasure, which removes (and crypto-shreds) the end user's
+email and reference and leaves the records pseudonymised.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from enum import StrEnum
 from contracts.privacy import DataCategory, LegalBasis, PrivacyAction
 
 TRANSACTION_RETENTION_DAYS = 7 * 365 + 2
-"""Orders (transaction records) are kept for seven years, leap days included."""
+"""Orders, top-ups and eSIM profiles (transaction records) are kept for seven years, leap
+days included."""
 TECHNICAL_LOG_RETENTION_DAYS = 90
 """Technical logs: webhook deliveries and their attempts, the provider's callbacks."""
 CALLBACK_RETENTION_DAYS = TECHNICAL_LOG_RETENTION_DAYS
@@ -33,6 +38,8 @@ class Category(StrEnum):
 
     END_USER_DATA = "end_user_data"
     ORDERS = "orders"
+    TOPUPS = "topups"
+    ESIM_PROFILES = "esim_profiles"
     PROVIDER_CALLBACKS = "provider_callbacks"
     WEBHOOK_ENDPOINTS = "webhook_endpoints"
     WEBHOOK_DELIVERIES = "webhook_deliveries"
@@ -46,20 +53,55 @@ _LOG = [PrivacyAction.LOCATE, PrivacyAction.EXPORT, PrivacyAction.ERASE, Privacy
 INVENTORY = [
     DataCategory(
         name=Category.END_USER_DATA,
-        description="What the reseller gives us about its end user to provision an eSIM.",
+        description="What the reseller gives us about its end user to deliver an eSIM: the"
+        " end user's email and the reseller's own reference, sealed with the order's key.",
         fields=["end_user.email", "end_user.reference"],
-        purpose="Deliver eSIM services, and nothing else.",
+        purpose="Deliver eSIM services, and nothing else; never sent to the network provider.",
         legal_basis=LegalBasis.CONTRACT,
-        retention="Removed from orders on erasure; orders are kept as transaction records.",
+        retention="Kept with the order; on erasure the order's key is shredded and the fields"
+        " and their blind indexes are removed, while the order is kept as a transaction record.",
         actions=_ALL,
     ),
     DataCategory(
         name=Category.ORDERS,
-        description="Orders, eSIMs and top-ups: who bought which package for which ICCID.",
-        fields=["partner_id", "iccid", "package_id", "total"],
+        description="Orders: which partner bought which package, how many, for which ICCIDs.",
+        fields=["partner_id", "package_id", "quantity", "total", "iccids", "state", "created_at"],
         purpose="Provide the service, billing and accounting.",
         legal_basis=LegalBasis.LEGAL_OBLIGATION,
-        retention="Transaction records are kept for 7 years, pseudonymised on erasure.",
+        retention="Transaction records: kept for 7 years from creation, pseudonymised on"
+        " erasure, then deleted by the retention sweep with their keys shredded.",
+        retention_days=TRANSACTION_RETENTION_DAYS,
+        actions=_KEPT,
+    ),
+    DataCategory(
+        name=Category.TOPUPS,
+        description="Top-ups: a package added to an existing eSIM (its ICCID) by a partner.",
+        fields=["partner_id", "package_id", "total", "iccids", "state", "created_at"],
+        purpose="Provide the service, billing and accounting.",
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        retention="Transaction records: kept for 7 years from creation, then deleted by the"
+        " retention sweep.",
+        retention_days=TRANSACTION_RETENTION_DAYS,
+        actions=_KEPT,
+    ),
+    DataCategory(
+        name=Category.ESIM_PROFILES,
+        description="eSIM profiles: ICCID, status, usage and validity; the matching id (an"
+        " activation credential) sealed with the partner's key.",
+        fields=[
+            "_id (iccid)",
+            "partner_id",
+            "order_id",
+            "status",
+            "data_used_bytes",
+            "data_remaining_bytes",
+            "validity_ends_at",
+            "matching_id",
+        ],
+        purpose="Provide the service: deliver, install and meter the eSIM.",
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        retention="Transaction records: kept for 7 years from creation; the matching id is"
+        " shredded with the partner's key when the partner is erased.",
         retention_days=TRANSACTION_RETENTION_DAYS,
         actions=_KEPT,
     ),

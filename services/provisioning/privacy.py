@@ -1,68 +1,80 @@
 """The provisioning service's answers to privacy commands.
 
-A subject is found by the identifiers provisioning indexes: orders by end-user email and
-reference, ICCID and partner; the ICCIDs and order ids of those orders (and the subject's own
-ICCID) then find the provider's callbacks and the webhook deliveries that carry them, each
-by an indexed field. A partner subject also finds its webhook endpoints, deliveries and
-attempts by `partner_id`.
+What a subject's records are, and how they are found, is `provisioning.subject_records`.
 
-Erasure: end-user fields removed from orders, which are kept pseudonymised for 7 years
-(transaction records); callbacks, deliveries, attempts and (for a partner) endpoints deleted,
-since no obligation keeps them. Restriction flags the orders (`webhooks.enqueue` then sends
-nothing about them) and gives up the deliveries still due that carry the subject's data.
+Erasure: the end user's email and reference are crypto-shredded (the order's key destroyed)
+and removed with their blind indexes; orders, top-ups and eSIM profiles are kept as
+pseudonymised transaction records for 7 years from their creation (then the retention sweep
+deletes them); a partner subject's key is shredded too, which voids its eSIMs' matching ids
+and its webhook secrets. Callbacks, deliveries, attempts and (for a partner) endpoints are
+deleted, since no obligation keeps them. Restriction flags the orders and top-ups
+(`webhooks.enqueue` then sends nothing about them) and gives up the deliveries still due
+that carry the subject's data. Rectification re-seals the corrected fields with the order's
+key, with new blind indexes.
+
+The end user's fields are sealed, so every answer needs the vault (MASTER_KEYS and
+BLIND_INDEX_KEY). Without them the service still starts, but each privacy task fails with
+`unavailable` (and the privacy service reports it failed) rather than answer "none held" or
+"erased" for data it cannot find or shred.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
+from contracts.orders import EndUser
 from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
 from provisioning import store
 from provisioning.callbacks import CALLBACKS
 from provisioning.inventory import TRANSACTION_RETENTION_DAYS, Category
+from provisioning.purchase_store import END_USER_INDEX, open_end_user
+from provisioning.settings import ProvisioningSettings
 from provisioning.store import Db
+from provisioning.subject_records import Holdings, SubjectRecords, ids_of
 from provisioning.webhook_store import ATTEMPTS, DELIVERIES, ENDPOINTS
+from provisioning.webhooks import RESTRICTION
 from servicekit.clock import utcnow
+from servicekit.errors import ServiceError
 from servicekit.ids import new_id
+from servicekit.vault import Vault
 
 Doc = dict[str, Any]
 DUE = ["pending", "failed"]
 RESTRICTED_ERROR = "subject_restricted"
 """The `last.error` of a delivery given up because its subject restricted processing."""
-
-
-@dataclass
-class Holdings:
-    """Everything provisioning holds about one subject, per collection."""
-
-    orders: list[Doc] = field(default_factory=list)
-    callbacks: list[Doc] = field(default_factory=list)
-    endpoints: list[Doc] = field(default_factory=list)
-    deliveries: list[Doc] = field(default_factory=list)
-    attempts: list[Doc] = field(default_factory=list)
-
-    def by_category(self) -> dict[Category, list[Doc]]:
-        """The records of each category but the orders' end-user data."""
-        return {
-            Category.ORDERS: self.orders,
-            Category.PROVIDER_CALLBACKS: self.callbacks,
-            Category.WEBHOOK_ENDPOINTS: self.endpoints,
-            Category.WEBHOOK_DELIVERIES: self.deliveries,
-            Category.WEBHOOK_ATTEMPTS: self.attempts,
-        }
-
-
-def _ids(documents: Iterable[Doc]) -> list[Any]:
-    return [document["_id"] for document in documents]
+ERASURE = "end_user_erasure"
+"""Where an order records that its end user's fields were erased: `{"at": …}`."""
+ERASED_BODY_HASH = "erased"
+"""Replaces an erased order's `body_hash`: that hash is of the request's terms, the end
+user's email and reference included, so a guess of them could be confirmed against it. A
+retry of the order's idempotency key is then refused as a different request."""
+RECTIFIABLE = {"email": "email", "end_user_ref": "reference"}
+"""Rectifiable subject fields and the end-user field each one corrects."""
+KEPT_NOTE = "Transaction records, kept without the end user's identity."
 
 
 def _outcome(category: str, records: int, disposition: Disposition) -> CategoryOutcome:
     done = disposition if records else Disposition.NONE_HELD
     return CategoryOutcome(category=category, records=records, disposition=done)
+
+
+def _retained(category: Category, records: list[Doc], note: str) -> CategoryOutcome:
+    """Transaction records kept under the legal obligation until 7 years after the newest."""
+    if not records:
+        return _outcome(category, 0, Disposition.PSEUDONYMISED)
+    newest: datetime = max(record["created_at"] for record in records)
+    return CategoryOutcome(
+        category=category,
+        records=len(records),
+        disposition=Disposition.PSEUDONYMISED,
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        retained_until=(newest + timedelta(days=TRANSACTION_RETENTION_DAYS)).date(),
+        note=note,
+    )
 
 
 def _plain(document: Doc, *fields: str) -> Doc:
@@ -71,44 +83,48 @@ def _plain(document: Doc, *fields: str) -> Doc:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
 
 
+def _esim_export(esim: Doc) -> Doc:
+    """An eSIM as its export shows it: never the matching id or the activation code."""
+    usage = ("data_total_bytes", "data_used_bytes", "data_remaining_bytes")
+    dates = {
+        "installed_at": esim.get("installation", {}).get("at"),
+        "validity_ends_at": esim.get("validity", {}).get("ends_at"),
+        "expired_at": esim.get("expiry", {}).get("at"),
+    }
+    known = {name: at for name, at in dates.items() if at is not None}
+    return (
+        {"iccid": esim["_id"]}
+        | _plain(esim, "order_id", "package_id", "status", *usage, "validity_days", "created_at")
+        | _plain(known, *known)
+    )
+
+
 class ProvisioningPrivacy:
-    """Orders, provider callbacks and webhooks: located, exported, erased, restricted."""
+    """Orders, top-ups, eSIMs, provider callbacks and webhooks: located, exported, erased,
+    restricted, rectified."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, vault: Vault | None) -> None:
         self.db = db
+        self.vault = vault
 
-    async def _find(self, collection: str, criteria: Iterable[Doc]) -> list[Doc]:
-        """The union of the documents matching any of the criteria (each one indexed)."""
-        found: dict[Any, Doc] = {}
-        for one in criteria:
-            async for document in self.db[collection].find(one):
-                found[document["_id"]] = document
-        return list(found.values())
+    @classmethod
+    def from_settings(cls, db: Db, settings: ProvisioningSettings) -> ProvisioningPrivacy:
+        """The privacy answers of a service: with a vault when the keys are configured."""
+        encryption = settings.encryption()
+        return cls(db, Vault.from_settings(db, encryption) if encryption else None)
 
-    async def _orders(self, subject: SubjectRef) -> list[Doc]:
-        identifiers = subject.identifiers()
-        criteria = [
-            {path: identifiers[key]}
-            for key, path in store.SUBJECT_FIELDS.items()
-            if key in identifiers
-        ]
-        return await self._find(store.ORDERS, criteria)
+    def _records(self) -> SubjectRecords:
+        if self.vault is None:
+            raise ServiceError(
+                "unavailable",
+                "MASTER_KEYS and BLIND_INDEX_KEY are not configured: the end"
+                " users' sealed fields can be neither found nor opened nor shredded",
+            )
+        return SubjectRecords(self.db, self.vault)
 
     async def holdings(self, subject: SubjectRef) -> Holdings:
         """What provisioning holds about the subject."""
-        held = Holdings(orders=await self._orders(subject))
-        iccids = sorted({o["iccid"] for o in held.orders if "iccid" in o} | _own_iccid(subject))
-        order_ids = _ids(held.orders)
-        partner = [{"partner_id": subject.partner_id}] if subject.partner_id else []
-        linked = [{"iccid": {"$in": iccids}}] if iccids else []
-        linked += [{"order_id": {"$in": order_ids}}] if order_ids else []
-        held.callbacks = await self._find(CALLBACKS, [{"iccid": {"$in": iccids}}] if iccids else [])
-        held.endpoints = await self._find(ENDPOINTS, partner)
-        held.deliveries = await self._find(DELIVERIES, linked + partner)
-        delivery_ids = _ids(held.deliveries)
-        by_delivery = [{"delivery_id": {"$in": delivery_ids}}] if delivery_ids else []
-        held.attempts = await self._find(ATTEMPTS, by_delivery + partner)
-        return held
+        return await self._records().holdings(subject)
 
     async def locate(self, subject: SubjectRef) -> list[CategoryOutcome]:
         """How many records of each category mention the subject."""
@@ -119,14 +135,17 @@ class ProvisioningPrivacy:
         ]
 
     async def export(self, subject: SubjectRef) -> dict[str, Any]:
-        """The subject's records, readable; never a webhook secret."""
-        held = await self.holdings(subject)
+        """The subject's records, readable; never a matching id, LPA string or secret."""
+        records = self._records()
+        held = await records.holdings(subject)
         return {
-            "orders": [
-                {"order_id": o["_id"], **_plain(o, "iccid", "package_id", "created_at")}
-                | {"end_user": o.get("end_user", {})}
-                for o in held.orders
+            "orders": [await self._order_export(records.vault, o) for o in held.orders],
+            "topups": [
+                {"topup_id": t["_id"], "iccid": t["iccids"][0]}
+                | _plain(t, "package_id", "total", "state", "created_at")
+                for t in held.topups
             ],
+            "esims": [_esim_export(esim) for esim in held.esims],
             "provider_callbacks": [
                 _plain(c, "type", "iccid", "occurred_at", "received_at", "data")
                 for c in held.callbacks
@@ -145,57 +164,73 @@ class ProvisioningPrivacy:
             ],
         }
 
+    @staticmethod
+    async def _order_export(vault: Vault, order: Doc) -> Doc:
+        end_user = await open_end_user(vault, order)
+        fields = ("package_id", "quantity", "total", "iccids", "state", "created_at")
+        return {"order_id": order["_id"], **_plain(order, *fields)} | {
+            "end_user": end_user.model_dump(exclude_none=True) if end_user else {}
+        }
+
     async def erase(self, subject: SubjectRef) -> list[CategoryOutcome]:
-        """Delete the logs, callbacks and endpoints; pseudonymise the orders (kept 7 years)."""
-        held = await self.holdings(subject)
-        outcomes = await self._pseudonymise_orders(_ids(held.orders))
-        for collection, category, records in (
+        """Shred and remove the end users' fields, keep the transaction records pseudonymised
+        (7 years), shred a partner's key; delete the logs, callbacks and endpoints."""
+        records = self._records()
+        held = await records.holdings(subject)
+        outcomes = [await self._erase_end_users(records.vault, held.orders_with_end_user())]
+        if subject.partner_id:
+            await records.vault.shred(subject.partner_id)
+        esim_note = "eSIM records kept; the partner's key is shredded, so its matching ids are."
+        outcomes += [
+            _retained(Category.ORDERS, held.orders, KEPT_NOTE),
+            _retained(Category.TOPUPS, held.topups, KEPT_NOTE),
+            _retained(
+                Category.ESIM_PROFILES, held.esims, esim_note if subject.partner_id else KEPT_NOTE
+            ),
+        ]
+        for collection, category, found in (
             (ATTEMPTS, Category.WEBHOOK_ATTEMPTS, held.attempts),
             (DELIVERIES, Category.WEBHOOK_DELIVERIES, held.deliveries),
             (CALLBACKS, Category.PROVIDER_CALLBACKS, held.callbacks),
             (ENDPOINTS, Category.WEBHOOK_ENDPOINTS, held.endpoints),
         ):
-            ids = _ids(records)
+            ids = ids_of(found)
             if ids:
                 await self.db[collection].delete_many({"_id": {"$in": ids}})
             outcomes.append(_outcome(category, len(ids), Disposition.DELETED))
         return outcomes
 
-    async def _pseudonymise_orders(self, ids: list[str]) -> list[CategoryOutcome]:
-        if not ids:
-            return [_outcome(Category.ORDERS, 0, Disposition.PSEUDONYMISED)]
-        now = utcnow()
-        await self.db[store.ORDERS].update_many(
-            {"_id": {"$in": ids}},
-            {"$set": {"end_user": {"erasure": {"at": now}}}},
-        )
-        return [
-            _outcome(Category.END_USER_DATA, len(ids), Disposition.DELETED),
-            CategoryOutcome(
-                category=Category.ORDERS,
-                records=len(ids),
-                disposition=Disposition.PSEUDONYMISED,
-                legal_basis=LegalBasis.LEGAL_OBLIGATION,
-                retained_until=(now + timedelta(days=TRANSACTION_RETENTION_DAYS)).date(),
-                note="Orders are transaction records, kept without the end user's identity.",
-            ),
-        ]
+    async def _erase_end_users(self, vault: Vault, orders: list[Doc]) -> CategoryOutcome:
+        """Shred each order's key, then drop the sealed fields and their blind indexes (a
+        retry after a crash in between still finds the order by its blind index)."""
+        ids = ids_of(orders)
+        for order_id in ids:
+            await vault.shred(order_id)
+        if ids:
+            await self.db[store.ORDERS].update_many(
+                {"_id": {"$in": ids}},
+                {
+                    "$unset": {"end_user": ""},
+                    "$set": {ERASURE: {"at": utcnow()}, "body_hash": ERASED_BODY_HASH},
+                },
+            )
+        return _outcome(Category.END_USER_DATA, len(ids), Disposition.DELETED)
 
     async def restrict(
         self, subject: SubjectRef, *, restricted: bool, objection: bool
     ) -> list[CategoryOutcome]:
-        """Flag the subject's orders; when restricting, give up deliveries still due."""
+        """Flag the subject's orders and top-ups; when restricting, give up deliveries due."""
         held = await self.holdings(subject)
-        ids = _ids(held.orders)
+        ids = ids_of(held.orders + held.topups)
         restriction = {"restricted": restricted, "objection": objection, "at": utcnow()}
         if ids:
             await self.db[store.ORDERS].update_many(
-                {"_id": {"$in": ids}}, {"$set": {"end_user_restriction": restriction}}
+                {"_id": {"$in": ids}}, {"$set": {RESTRICTION: restriction}}
             )
         disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
         outcomes = [_outcome(Category.END_USER_DATA, len(ids), disposition)]
         if restricted:
-            stopped = await self._give_up(_ids(held.deliveries))
+            stopped = await self._give_up(ids_of(held.deliveries))
             outcomes.append(_outcome(Category.WEBHOOK_DELIVERIES, stopped, Disposition.RESTRICTED))
         return outcomes
 
@@ -214,25 +249,38 @@ class ProvisioningPrivacy:
         return result.modified_count
 
     async def rectify(self, subject: SubjectRef, changes: dict[str, str]) -> list[CategoryOutcome]:
-        """Correct the end user's email or reference on the subject's orders."""
-        fields = {"email": "end_user.email", "end_user_ref": "end_user.reference"}
-        updates = {fields[key]: value for key, value in changes.items() if key in fields}
-        ids = _ids(await self._orders(subject)) if updates else []
-        if ids:
-            await self.db[store.ORDERS].update_many({"_id": {"$in": ids}}, {"$set": updates})
+        """Re-seal the corrected email or reference on the subject's orders (erased ones
+        stay erased), with new blind indexes; each change is recorded (field names only)."""
+        corrected = _corrections(changes)
+        records = self._records()
+        orders = (await records.holdings(subject)).orders_with_end_user() if corrected else []
+        indexed = {name: END_USER_INDEX[name] for name in corrected}
+        now = utcnow()
+        for order in orders:
+            order_id = order["_id"]
+            sealed = await records.vault.seal(order_id, order_id, corrected, indexed=indexed)
+            await self.db[store.ORDERS].update_one(
+                {"_id": order_id},
+                {"$set": {f"end_user.{name}": value for name, value in sealed.items()}},
+            )
+        if orders:
             await self.db[store.RECTIFICATIONS].insert_many(
                 [
-                    {
-                        "_id": new_id("rec"),
-                        "order_id": oid,
-                        "fields": sorted(updates),
-                        "at": utcnow(),
-                    }
-                    for oid in ids
+                    {"_id": new_id("rec"), "order_id": o["_id"], "fields": sorted(corrected)}
+                    | {"at": now}
+                    for o in orders
                 ]
             )
-        return [_outcome(Category.END_USER_DATA, len(ids), Disposition.RECTIFIED)]
+        return [_outcome(Category.END_USER_DATA, len(orders), Disposition.RECTIFIED)]
 
 
-def _own_iccid(subject: SubjectRef) -> set[str]:
-    return {subject.iccid} if subject.iccid else set()
+def _corrections(changes: dict[str, str]) -> dict[str, str]:
+    """The end-user fields a rectification corrects, checked like an order's; a malformed
+    value is refused with `invalid_request` before anything changes."""
+    corrected = {RECTIFIABLE[key]: value for key, value in changes.items() if key in RECTIFIABLE}
+    try:
+        EndUser.model_validate(corrected)
+    except ValidationError as invalid:
+        fields = sorted({str(error["loc"][0]) for error in invalid.errors()})
+        raise ServiceError("invalid_request", f"invalid end-user field(s): {fields}") from None
+    return corrected

@@ -1,21 +1,53 @@
 """The demo order `make run` seeds, so the demo partner has an eSIM and an end user; and the
-demo package catalogue."""
+demo package catalogue.
+
+The demo order has the shape the order flow stores (`purchase_store.purchase_document`),
+completed, its end user's email and reference sealed with the order's key, and one eSIM
+(`esim_store.esim_document`, its matching id sealed with the partner's key). Sealing needs
+MASTER_KEYS and BLIND_INDEX_KEY: without them only the catalogue is seeded.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+from datetime import datetime
+
+import structlog
 from iso3166 import countries_by_alpha2
+from pymongo.errors import DuplicateKeyError
 
 from contracts.catalogue import Coverage, Package, Region
 from contracts.money import Money
-from provisioning import catalogue_store, store
+from contracts.orders import EndUser, PurchaseStep
+from provisioning import catalogue_store, esim_store, store
+from provisioning.provider import AllocatedProfile
+from provisioning.purchase_store import (
+    Kind,
+    State,
+    purchase_document,
+    seal_end_user,
+    transition,
+)
 from provisioning.regions import REGION_COUNTRIES, regions_of
 from provisioning.store import Db
 from servicekit.cli import seed_once
 from servicekit.clock import utcnow
+from servicekit.outbox import with_outbox
+from servicekit.vault import Vault
+
+log = structlog.get_logger("provisioning.seed")
 
 DEMO_PARTNER_ID = "ptn_demo"
+DEMO_ORDER_ID = "ord_demo"
 DEMO_END_USER_EMAIL = "demo.contact@example.com"
 """The demo partner's owner bought a test eSIM for herself, so she is also an end user."""
+DEMO_END_USER_REFERENCE = "demo-end-user-1"
+DEMO_PACKAGE_ID = "pkg_europe_5gb_30d"
+DEMO_ICCID = "8949990000000000010"
+"""Luhn-valid, and outside the provider simulator's pool (prefix 8949000), so no allocation
+of the simulator ever repeats it."""
+DEMO_SMDP_ADDRESS = "smdp.providersim.test"
 
 CURRENCY = "EUR"
 
@@ -63,11 +95,15 @@ REGION_MARKUP_PERCENT = {
 """Regional prices relative to the base (Europe's roaming is cheapest)."""
 
 
-async def seed_demo(db: Db) -> None:
-    """Create the demo order once (never again after it was erased); add any package of the
-    demo catalogue that is missing (the catalogue holds no personal data)."""
-    await seed_once(db, "demo_order", lambda: _create_demo_order(db))
+async def seed_demo(db: Db, vault: Vault | None) -> None:
+    """Add any package of the demo catalogue that is missing (the catalogue holds no personal
+    data); create the demo order and its eSIM once (never again after it was erased), when
+    there is a vault to seal them with."""
     await seed_catalogue(db)
+    if vault is None:
+        log.warning("demo_order_not_seeded", reason="encryption_not_configured")
+        return
+    await seed_once(db, "demo_order", lambda: _create_demo_order(db, vault, utcnow()))
 
 
 async def seed_catalogue(db: Db) -> int:
@@ -170,19 +206,52 @@ def _retail(cents: int) -> int:
     return cents // 100 * 100 + 99
 
 
-async def _create_demo_order(db: Db) -> None:
-    await db[store.ORDERS].update_one(
-        {"_id": "ord_demo"},
-        {
-            "$setOnInsert": {
-                "partner_id": DEMO_PARTNER_ID,
-                "status": "completed",
-                "package_id": "pkg_demo_eu_5gb",
-                "iccid": "8949000000000000017",
-                "total": {"amount": 1299, "currency": "EUR"},
-                "end_user": {"email": DEMO_END_USER_EMAIL, "reference": "demo-end-user-1"},
-                "created_at": utcnow(),
-            }
-        },
-        upsert=True,
+def _demo_package() -> Package:
+    [package] = [p for p in demo_catalogue() if p.id == DEMO_PACKAGE_ID]
+    return package
+
+
+async def _create_demo_order(db: Db, vault: Vault, now: datetime) -> None:
+    """The demo order, completed, and its eSIM; a repeat after a crash adds nothing twice."""
+    package = _demo_package()
+    end_user = EndUser(email=DEMO_END_USER_EMAIL, reference=DEMO_END_USER_REFERENCE)
+    terms = {
+        "package_id": package.id,
+        "quantity": 1,
+        "end_user": end_user.model_dump(mode="json"),
+        "max_total_price": None,
+        "kind": Kind.ORDER.value,
+    }
+    order = purchase_document(
+        purchase_id=DEMO_ORDER_ID,
+        kind=Kind.ORDER,
+        partner_id=DEMO_PARTNER_ID,
+        key="seed-demo-order",
+        terms=terms,
+        unit_price=package.price,
+        quantity=1,
+        iccids=[DEMO_ICCID],
+        end_user=await seal_end_user(vault, DEMO_ORDER_ID, end_user),
+        now=now,
     )
+    steps = (PurchaseStep.FUNDS_RESERVED, PurchaseStep.PROVIDER_DONE, PurchaseStep.COMPLETED)
+    order["transitions"] += [transition(step, now) for step in steps]
+    order["state"] = State.COMPLETED.value
+    profile = AllocatedProfile(
+        iccid=DEMO_ICCID,
+        package_code=package.id,
+        smdp_address=DEMO_SMDP_ADDRESS,
+        matching_id=secrets.token_hex(12).upper(),
+    )
+    esim = await esim_store.esim_document(
+        vault,
+        profile=profile,
+        position=0,
+        partner_id=DEMO_PARTNER_ID,
+        order_id=DEMO_ORDER_ID,
+        package=package,
+        now=now,
+    )
+    await esim_store.insert_once(db, esim)
+    with contextlib.suppress(DuplicateKeyError):
+        await db[store.ORDERS].insert_one(with_outbox(order))

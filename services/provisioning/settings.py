@@ -66,6 +66,19 @@ class ProvisioningSettings(ServiceSettings):
         default=60, ge=0, description="How long after start the first retention sweep runs."
     )
 
+    esim_validity_check_minutes: float = Field(
+        default=60,
+        gt=0,
+        le=24 * 60,
+        description="How often eSIMs whose validity ends soon are looked for (and announced).",
+    )
+    esim_validity_warning_hours: float = Field(
+        default=24,
+        gt=0,
+        le=24 * 30,
+        description="How long before an eSIM's validity ends `esim.validity_ending` is sent.",
+    )
+
     def encryption(self) -> EncryptionSettings | None:
         """The keys that seal webhook secrets, or None when they are not configured."""
         if self.master_keys is None or self.blind_index_key is None:

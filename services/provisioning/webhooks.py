@@ -135,14 +135,18 @@ class Webhooks(Endpoints):
         return ids
 
     async def _about_restricted_subject(self, payload: BaseModel) -> bool:
-        """Whether the payload's order or eSIM belongs to a restricted end user."""
+        """Whether the payload's order (or top-up) or eSIMs belong to a restricted end user:
+        a flagged purchase with the payload's `order_id` as `_id`, or holding its `iccid` (or
+        one of its `iccids`) in `iccids`."""
         restricted = {f"{RESTRICTION}.restricted": True}
-        for field, lookup in (("order_id", "_id"), ("iccid", "iccid")):
-            value = getattr(payload, field, None)
-            if value is not None:
-                found = await self.db[ORDERS].find_one({lookup: value, **restricted}, {"_id": 1})
-                if found is not None:
-                    return True
+        order_id = getattr(payload, "order_id", None)
+        iccid = getattr(payload, "iccid", None)
+        iccids = [iccid] if isinstance(iccid, str) else list(getattr(payload, "iccids", None) or [])
+        lookups: list[Document] = [{"_id": order_id}] if isinstance(order_id, str) else []
+        lookups += [{"iccids": {"$in": iccids}}] if iccids else []  # nx: `$in` on indexed arrays
+        for lookup in lookups:
+            if await self.db[ORDERS].find_one({**lookup, **restricted}, {"_id": 1}) is not None:
+                return True
         return False
 
     def body(self, event_type: str, payload: BaseModel) -> str:

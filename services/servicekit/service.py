@@ -49,6 +49,8 @@ class Service:
     startup: list[StartupStep] = field(default_factory=list)
     after_start: list[StartupStep] = field(default_factory=list)
     background: list[BackgroundTask] = field(default_factory=list)
+    shutdown: list[StartupStep] = field(default_factory=list)
+    """Run once the consumer stopped (close clients of third parties)."""
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings, *, stateless: bool = False) -> Service:
@@ -145,6 +147,8 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await consumer.stop()
+        for step in self.shutdown:
+            await step()
         await self.bus.close()
         if self.store is not None:
             await self.store.close()

@@ -4,6 +4,8 @@ the AsyncAPI payload checks."""
 from typing import Any
 
 from catalogue_examples import CATALOGUE_EXAMPLES
+from esim_examples import ESIM_EXAMPLES
+from order_examples import ORDER_EXAMPLES
 from webhook_examples import WEBHOOK_EXAMPLES
 
 WHEN = "2026-11-26T16:30:35Z"
@@ -32,5 +34,7 @@ PROVIDER_EXAMPLES: dict[str, dict[str, Any]] = {
 PROVISIONING_EXAMPLES: dict[str, dict[str, Any]] = {
     **PROVIDER_EXAMPLES,
     **CATALOGUE_EXAMPLES,
+    **ESIM_EXAMPLES,
+    **ORDER_EXAMPLES,
     **WEBHOOK_EXAMPLES,
 }

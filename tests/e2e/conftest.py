@@ -38,6 +38,7 @@ def platform_env(amqp_url: str, mongo_url: str) -> dict[str, str]:
         "RETRY_DELAYS_MS": json.dumps([200, 1000]),
         "OUTBOX_POLL_SECONDS": "0.2",
         "WEBHOOKS_ALLOW_PRIVATE_URLS": "true",
+        "PROVIDER_TIMEOUT_SECONDS": "1",
     }
 
 

@@ -1,6 +1,8 @@
 """Helpers of the provisioning privacy tests: provisioning as `create_service` builds it
-(without webhook keys, so no delivery worker sends what the tests queue), a stand-in privacy
-service that sends privacy commands and collects results, and writers of sample records."""
+(with keys, since the end users' fields are sealed; its delivery worker waits a minute before
+it looks for work, so nothing the tests queue is sent), a stand-in privacy service that sends
+privacy commands and collects results, and writers of sample records in the order flow's
+shape (`purchase_store.purchase_document`, `esim_store.esim_document`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts import Event
+from contracts.catalogue import Package
 from contracts.money import Money
+from contracts.orders import EndUser as OrderEndUser
 from contracts.privacy import (
     CategoryOutcome,
     EraseSubject,
@@ -24,11 +28,15 @@ from contracts.privacy import (
     SubjectRef,
 )
 from contracts.retention import RetentionSwept
-from contracts.webhooks import OrderCompletedPayload, WebhookEventType
+from contracts.webhooks import EsimInstalledPayload, OrderCompletedPayload, WebhookEventType
 from provisioning.app import create_service
 from provisioning.callbacks import CALLBACKS
+from provisioning.esim_store import esim_document
+from provisioning.provider import AllocatedProfile
+from provisioning.purchase_store import Kind, purchase_document, seal_end_user
+from provisioning.seed import demo_catalogue
 from provisioning.settings import ProvisioningSettings
-from provisioning.store import ORDERS
+from provisioning.store import ESIMS, ORDERS
 from provisioning.webhook_store import ATTEMPTS, ENDPOINTS, endpoint_document
 from provisioning.webhooks import Webhooks
 from servicekit.clock import utcnow
@@ -46,9 +54,22 @@ Doc = dict[str, Any]
 SubjectCommand = LocateSubject | ExportSubject | EraseSubject | RestrictSubject | RectifySubject
 
 
+PACKAGE: Package = next(p for p in demo_catalogue() if p.id == "pkg_europe_5gb_30d")
+SMDP = "smdp.providersim.test"
+
+
 def provisioning_settings(base: ServiceSettings, **overrides: Any) -> ProvisioningSettings:
-    """Provisioning settings for a test namespace; no sweep unless asked."""
-    values = {**base.model_dump(), "retention_sweep_first_delay_seconds": 3600, **overrides}
+    """Provisioning settings for a test namespace, with keys; no sweep unless asked; the
+    delivery worker first looks for due deliveries after a minute."""
+    values = {
+        **base.model_dump(),
+        "master_keys": LocalMasterKeys.generate(),
+        "blind_index_key": BlindIndex.generate_key(),
+        "retention_sweep_first_delay_seconds": 3600,
+        "webhook_poll_seconds": 60,
+        "webhook_retry_delays_ms": [3_600_000],
+        **overrides,
+    }
     return ProvisioningSettings.model_validate(values)
 
 
@@ -79,6 +100,7 @@ class EndUser:
     reference: str
     iccid: str
     order_id: str
+    matching_id: str
 
     @classmethod
     def sample(cls, partner_id: str) -> EndUser:
@@ -90,7 +112,13 @@ class EndUser:
             reference=f"cust-{tag}",
             iccid=new_iccid(),
             order_id=new_id("ord"),
+            matching_id=secrets.token_hex(12).upper(),
         )
+
+    @property
+    def activation_code(self) -> str:
+        """The LPA string of the user's eSIM (a credential)."""
+        return f"LPA:1${SMDP}${self.matching_id}"
 
 
 @dataclass
@@ -100,6 +128,7 @@ class Harness:
     service: Service
     caller: Service
     webhooks: Webhooks
+    vault: Vault
     results: dict[str, PrivacyTaskCompleted] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
 
@@ -108,8 +137,9 @@ class Harness:
         """The provisioning database, read raw as an auditor would."""
         return self.service.db
 
-    async def run(self, command: SubjectCommand) -> PrivacyTaskCompleted:
-        """Send a privacy command as the privacy service does; its result."""
+    async def run(self, command: SubjectCommand, *, succeed: bool = True) -> PrivacyTaskCompleted:
+        """Send a privacy command as the privacy service does; its result (succeeded, unless
+        `succeed` is False)."""
         await self.caller.bus.publish(command, to="provisioning")
 
         async def answered() -> PrivacyTaskCompleted | None:
@@ -117,7 +147,7 @@ class Harness:
 
         result = await eventually(answered, what=f"the result of {command.TYPE}")
         assert result is not None
-        assert result.succeeded, result.error
+        assert result.succeeded is succeed, result.error
         return result
 
     async def erase(self, subject: SubjectRef) -> PrivacyTaskCompleted:
@@ -125,16 +155,62 @@ class Harness:
         return await self.run(EraseSubject(**task(), subject=subject))
 
     async def order(self, user: EndUser, at: datetime | None = None) -> None:
-        """An order of the end user's eSIM, as the order flow will store it."""
-        document = {
-            "_id": user.order_id,
-            "partner_id": user.partner_id,
-            "iccid": user.iccid,
-            "package_id": "pkg_eu_5gb",
-            "end_user": {"email": user.email, "reference": user.reference},
-            "created_at": at or utcnow(),
-        }
-        await self.db[ORDERS].insert_one(document)
+        """The end user's completed order of one eSIM and the eSIM, as the order flow stores
+        them: email and reference sealed with the order's key, matching id with the partner's."""
+        now = at or utcnow()
+        given = OrderEndUser(email=user.email, reference=user.reference)
+        sealed = await seal_end_user(self.vault, user.order_id, given)
+        order = self._purchase(user, user.order_id, Kind.ORDER, sealed, now)
+        profile = AllocatedProfile(
+            iccid=user.iccid,
+            package_code=PACKAGE.id,
+            smdp_address=SMDP,
+            matching_id=user.matching_id,
+        )
+        esim = await esim_document(
+            self.vault,
+            profile=profile,
+            position=0,
+            partner_id=user.partner_id,
+            order_id=user.order_id,
+            package=PACKAGE,
+            now=now,
+        )
+        await self.db[ORDERS].insert_one(with_outbox(order))
+        await self.db[ESIMS].insert_one(esim)
+
+    async def topup(self, user: EndUser, at: datetime | None = None) -> str:
+        """A completed top-up of the end user's eSIM; its id."""
+        topup_id = new_id("top")
+        document = self._purchase(user, topup_id, Kind.TOPUP, {}, at or utcnow())
+        await self.db[ORDERS].insert_one(with_outbox(document))
+        return topup_id
+
+    @staticmethod
+    def _purchase(user: EndUser, purchase_id: str, kind: Kind, end_user: Doc, now: datetime) -> Doc:
+        document = purchase_document(
+            purchase_id=purchase_id,
+            kind=kind,
+            partner_id=user.partner_id,
+            key=new_id("idem"),
+            terms={"package_id": PACKAGE.id, "quantity": 1, "kind": kind.value},
+            unit_price=PACKAGE.price,
+            quantity=1,
+            iccids=[user.iccid],
+            end_user=end_user,
+            now=now,
+        )
+        return document | {"state": "completed"}
+
+    async def sealed_email(self, user: EndUser) -> str:
+        """The email token stored on the user's order (to check it after a shred)."""
+        order = await self.db[ORDERS].find_one({"_id": user.order_id})
+        assert order is not None
+        return str(order["end_user"]["email"])
+
+    async def opens(self, record_id: str, field: str, token: str) -> str | None:
+        """What a sealed token opens to now; None once its subject's key is shredded."""
+        return (await self.vault.open(record_id, {field: token}, [field]))[field]
 
     async def callback(self, iccid: str, received_at: datetime | None = None) -> str:
         """A recorded usage callback of the provider for the ICCID; its id."""
@@ -151,13 +227,13 @@ class Harness:
         return str(document["_id"])
 
     async def endpoint(self, partner_id: str) -> str:
-        """An enabled endpoint of the partner for `order.completed`; its id."""
+        """An enabled endpoint of the partner for `order.completed` and `esim.installed`."""
         endpoint_id = new_id("wep")
         document = endpoint_document(
             endpoint_id=endpoint_id,
             partner_id=partner_id,
             url=f"https://hooks.example.com/{endpoint_id}",
-            event_types=[WebhookEventType.ORDER_COMPLETED],
+            event_types=[WebhookEventType.ORDER_COMPLETED, WebhookEventType.ESIM_INSTALLED],
             mode="test",
             enabled=True,
             sealed_secret="sealed-secret-stand-in",
@@ -171,13 +247,21 @@ class Harness:
         """Queue `order.completed` for the user's order as the order flow will; delivery ids."""
         payload = OrderCompletedPayload(
             order_id=user.order_id,
-            iccid=user.iccid,
             package_id="pkg_eu_5gb",
-            price=Money(amount=1_200, currency="EUR"),
+            quantity=1,
+            iccids=[user.iccid],
+            total=Money(amount=1_200, currency="EUR"),
             completed_at=utcnow(),
         )
         return await self.webhooks.enqueue(
             user.partner_id, WebhookEventType.ORDER_COMPLETED, payload, new_id("src")
+        )
+
+    async def installed(self, user: EndUser) -> list[str]:
+        """Queue `esim.installed` for the user's eSIM (a payload with its ICCID); delivery ids."""
+        payload = EsimInstalledPayload(iccid=user.iccid, installed_at=utcnow())
+        return await self.webhooks.enqueue(
+            user.partner_id, WebhookEventType.ESIM_INSTALLED, payload, new_id("src")
         )
 
     async def attempt(self, delivery_id: str, partner_id: str, at: datetime | None = None) -> str:
@@ -210,15 +294,17 @@ class Harness:
 
 
 def build_harness(base: ServiceSettings, **overrides: Any) -> Harness:
-    """The harness over a namespace, not yet running."""
+    """The harness over a namespace, not yet running (its own vault uses the service's keys,
+    or keys of its own when the overrides leave the service without)."""
     settings = provisioning_settings(base, **overrides)
     service = create_service(settings)
     caller = Service.create("privacy", base, stateless=True)
-    keys = EncryptionSettings(
+    keys = settings.encryption() or EncryptionSettings(
         master_keys=LocalMasterKeys.generate(), blind_index_key=BlindIndex.generate_key()
     )
-    hooks = Webhooks(service, settings, Vault.from_settings(service.db, keys), utcnow)
-    harness = Harness(service=service, caller=caller, webhooks=hooks)
+    vault = Vault.from_settings(service.db, keys)
+    hooks = Webhooks(service, settings, vault, utcnow)
+    harness = Harness(service=service, caller=caller, webhooks=hooks, vault=vault)
 
     async def on_result(result: PrivacyTaskCompleted, _context: MessageContext) -> None:
         harness.results[result.task_id] = result

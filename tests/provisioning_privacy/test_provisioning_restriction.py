@@ -1,11 +1,20 @@
 """Restriction and rectification through the real provisioning service: a restricted end
-user's queued webhooks are given up and no new one is queued; corrections reach the orders."""
+user's queued webhooks are given up and no new one is queued (about her order, top-up or
+eSIM); corrections are sealed with the order's key and found by their new blind index."""
 
 from __future__ import annotations
 
-from provisioning_privacy_support import EndUser, Harness, by_category, task
+import dataclasses
 
-from contracts.privacy import Disposition, RectifySubject, RestrictSubject, SubjectRef
+from provisioning_privacy_support import EndUser, Harness, by_category, new_iccid, task
+
+from contracts.privacy import (
+    Disposition,
+    LocateSubject,
+    RectifySubject,
+    RestrictSubject,
+    SubjectRef,
+)
 from provisioning.privacy import RESTRICTED_ERROR
 from provisioning.store import ORDERS, RECTIFICATIONS
 from provisioning.webhook_store import DELIVERIES
@@ -13,7 +22,7 @@ from provisioning.webhook_store import DELIVERIES
 
 async def test_restriction_stops_every_webhook_about_the_end_user(harness: Harness) -> None:
     """Restricting by ICCID gives up the due deliveries carrying it, leaves delivered ones
-    and other end users' alone, and later events about the eSIM queue nothing."""
+    and other end users' alone, and later events about the order or the eSIM queue nothing."""
     partner = "ptn_restrict"
     user, other = EndUser.sample(partner), EndUser.sample(partner)
     await harness.endpoint(partner)
@@ -35,7 +44,9 @@ async def test_restriction_stops_every_webhook_about_the_end_user(harness: Harne
     statuses = {d["_id"]: d["status"] async for d in harness.db[DELIVERIES].find({})}
     assert (statuses[sent], statuses[others]) == ("delivered", "pending")
     assert await harness.completed(user) == []
+    assert await harness.installed(user) == []
     assert len(await harness.completed(other)) == 1
+    assert len(await harness.installed(other)) == 1
 
 
 async def test_lifting_a_restriction_lets_webhooks_through_again(harness: Harness) -> None:
@@ -53,8 +64,27 @@ async def test_lifting_a_restriction_lets_webhooks_through_again(harness: Harnes
     assert len(await harness.completed(user)) == 1
 
 
-async def test_rectification_corrects_the_end_users_email_on_the_orders(harness: Harness) -> None:
-    """A corrected email replaces the old one on the order and the change is recorded."""
+async def test_a_restricted_end_users_top_up_queues_no_webhook(harness: Harness) -> None:
+    """Restricting by email flags her top-ups too: an event about a top-up (its id as
+    `order_id`) queues nothing."""
+    user = EndUser.sample("ptn_restrict_topup")
+    await harness.endpoint(user.partner_id)
+    await harness.order(user)
+    topup_id = await harness.topup(user)
+
+    await harness.run(RestrictSubject(**task(), subject=SubjectRef(email=user.email)))
+
+    topup = await harness.db[ORDERS].find_one({"_id": topup_id})
+    assert topup is not None
+    assert topup["end_user_restriction"]["restricted"] is True
+    about_topup = dataclasses.replace(user, order_id=topup_id, iccid=new_iccid())
+    assert await harness.completed(about_topup) == []
+
+
+async def test_rectification_reseals_the_end_users_email(harness: Harness) -> None:
+    """A corrected email is sealed with the order's key under a new blind index: the order
+    opens to it, it finds the order and the old email no longer does; the change is
+    recorded by field name."""
     user = EndUser.sample("ptn_rectify")
     await harness.order(user)
     corrected = f"fixed.{user.email}"
@@ -65,7 +95,36 @@ async def test_rectification_corrects_the_end_users_email_on_the_orders(harness:
     outcomes = by_category(await harness.run(command))
 
     assert outcomes["end_user_data"].disposition == Disposition.RECTIFIED
+    token = await harness.sealed_email(user)
+    assert token.startswith("enc1.")
+    assert await harness.opens(user.order_id, "email", token) == corrected
+    assert await harness.mentions(corrected) == []
     order = await harness.db[ORDERS].find_one({"_id": user.order_id})
     assert order is not None
-    assert order["end_user"]["email"] == corrected
-    assert await harness.db[RECTIFICATIONS].count_documents({"order_id": user.order_id}) == 1
+    assert order["end_user"]["email_bidx"] == harness.vault.index("email", corrected)
+    assert await harness.opens(user.order_id, "reference", order["end_user"]["reference"]) == (
+        user.reference
+    )
+    new, old = [
+        by_category(await harness.run(LocateSubject(**task(), subject=SubjectRef(email=email))))
+        for email in (corrected, user.email)
+    ]
+    assert (new["orders"].records, old["orders"].records) == (1, 0)
+    [record] = await harness.db[RECTIFICATIONS].find({"order_id": user.order_id}).to_list()
+    assert record["fields"] == ["email"]
+
+
+async def test_a_malformed_correction_is_refused_and_changes_nothing(harness: Harness) -> None:
+    """A rectification to a malformed email fails the task and leaves the order as it was."""
+    user = EndUser.sample("ptn_rectify_bad")
+    await harness.order(user)
+    before = await harness.db[ORDERS].find_one({"_id": user.order_id})
+
+    command = RectifySubject(
+        **task(), subject=SubjectRef(email=user.email), changes={"email": "not-an-email"}
+    )
+    result = await harness.run(command, succeed=False)
+
+    assert result.error is not None
+    assert await harness.db[ORDERS].find_one({"_id": user.order_id}) == before
+    assert await harness.db[RECTIFICATIONS].count_documents({}) == 0

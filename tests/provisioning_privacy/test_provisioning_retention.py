@@ -1,5 +1,6 @@
 """Provisioning's retention sweep with an injected clock: technical logs kept until their
-90 days run out and removed after, orders untouched, and each sweep announced (counts only)."""
+90 days run out and removed after; orders, top-ups and eSIMs kept 7 years and then removed
+with their keys shredded; each sweep announced (counts only)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from provisioning_privacy_support import EndUser, Harness, build_harness
 
 from contracts.retention import RetentionSwept
 from provisioning.callbacks import CALLBACKS
-from provisioning.inventory import CALLBACK_RETENTION_DAYS, DELIVERY_LOG_RETENTION_DAYS
+from provisioning.inventory import (
+    CALLBACK_RETENTION_DAYS,
+    DELIVERY_LOG_RETENTION_DAYS,
+    TRANSACTION_RETENTION_DAYS,
+)
 from provisioning.retention import RetentionJob, RetentionSweep
-from provisioning.store import ORDERS
+from provisioning.store import ESIMS, ORDERS
 from provisioning.webhook_store import ATTEMPTS, DELIVERIES
 from servicekit.clock import utcnow
 from servicekit.outbox import PENDING
@@ -38,7 +43,7 @@ async def test_technical_logs_go_when_their_90_days_run_out(harness: Harness) ->
     start = utcnow()
     await logs_of(harness, user)
     end = utcnow()
-    sweep = RetentionSweep(harness.db)
+    sweep = RetentionSweep(harness.db, harness.vault)
     assert DELIVERY_LOG_RETENTION_DAYS == CALLBACK_RETENTION_DAYS == 90
     rule = timedelta(days=90)
 
@@ -52,13 +57,48 @@ async def test_technical_logs_go_when_their_90_days_run_out(harness: Harness) ->
     assert await harness.ids(ORDERS) == {user.order_id}
 
 
+async def test_transaction_records_go_when_their_7_years_run_out(harness: Harness) -> None:
+    """An order, its top-up and its eSIM created 7 years and a minute before the sweep are
+    deleted and the order's key shredded; records a minute short of 7 years stay."""
+    rule = timedelta(days=TRANSACTION_RETENTION_DAYS)
+    now = utcnow()
+    old, young = EndUser.sample("ptn_old"), EndUser.sample("ptn_old")
+    await harness.order(old, at=now - rule - MINUTE)
+    await harness.topup(old, at=now - rule - MINUTE)
+    await harness.order(young, at=now - rule + MINUTE)
+    young_topup = await harness.topup(young, at=now - rule + MINUTE)
+    token = await harness.sealed_email(old)
+
+    report = await RetentionSweep(harness.db, harness.vault).sweep(now)
+
+    assert report.removed == {"esim_profiles": 1, "orders": 1, "topups": 1}
+    assert await harness.ids(ORDERS) == {young.order_id, young_topup}
+    assert await harness.ids(ESIMS) == {young.iccid}
+    assert await harness.opens(old.order_id, "email", token) is None
+    assert await harness.opens(young.order_id, "email", await harness.sealed_email(young)) == (
+        young.email
+    )
+
+
+async def test_without_keys_transaction_records_are_not_swept(harness: Harness) -> None:
+    """A sweep without a vault (no keys configured) leaves old orders, whose keys it could
+    not shred, for a sweep that can."""
+    old = EndUser.sample("ptn_old_nokeys")
+    await harness.order(old, at=utcnow() - timedelta(days=TRANSACTION_RETENTION_DAYS + 1))
+
+    report = await RetentionSweep(harness.db).sweep(utcnow())
+
+    assert report.removed == {}
+    assert await harness.ids(ORDERS) == {old.order_id}
+
+
 async def test_a_callback_waits_for_its_event_to_be_published(harness: Harness) -> None:
     """An old callback whose event is not yet published is kept until it is."""
     callback_id = await harness.callback(EndUser.sample("ptn_unpublished").iccid)
     await harness.db[CALLBACKS].update_one({"_id": callback_id}, {"$set": {PENDING: 1}})
     later = utcnow() + timedelta(days=CALLBACK_RETENTION_DAYS) + MINUTE
 
-    report = await RetentionSweep(harness.db).sweep(later)
+    report = await RetentionSweep(harness.db, harness.vault).sweep(later)
 
     assert report.removed == {}
     assert await harness.ids(CALLBACKS) == {callback_id}
@@ -71,7 +111,7 @@ async def test_one_replica_sweeps_each_interval_and_announces_counts(harness: Ha
     await harness.endpoint(user.partner_id)
     await logs_of(harness, user)
     job = RetentionJob(
-        sweep=RetentionSweep(harness.db),
+        sweep=RetentionSweep(harness.db, harness.vault),
         bus=harness.service.bus,
         interval=timedelta(hours=6),
         first_delay=0,

@@ -46,9 +46,10 @@ def order_completed(order_id: str = "ord_1") -> OrderCompletedPayload:
     """An order.completed payload."""
     return OrderCompletedPayload(
         order_id=order_id,
-        iccid="8944000000000000001",
         package_id="pkg_de_1gb",
-        price=PRICE,
+        quantity=1,
+        iccids=["8944000000000000001"],
+        total=PRICE,
         completed_at=datetime(2026, 11, 26, 12, tzinfo=UTC),
     )
 

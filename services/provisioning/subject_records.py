@@ -1,0 +1,130 @@
+"""Finding everything provisioning holds about a data subject, each step by an index.
+
+1. Orders and top-ups (`orders`): by partner id; by ICCID (membership in `iccids`); by the
+   end user's email or reference through their blind indexes (`end_user.email_bidx`,
+   `end_user.reference_bidx`): the plaintext is never stored, so never queried.
+2. The ICCIDs of those purchases (and the subject's own ICCID) then find the top-ups of the
+   same eSIMs, the eSIM profiles (`_id`, also by order id and partner), and the provider's
+   callbacks about them.
+3. Webhook deliveries by those ICCIDs and purchase ids (copied onto each delivery, indexed)
+   and by partner; their attempts by delivery id and partner; endpoints by partner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.privacy import SubjectRef
+from provisioning import store
+from provisioning.callbacks import CALLBACKS
+from provisioning.inventory import Category
+from provisioning.purchase_store import END_USER_INDEX, Kind
+from provisioning.store import Db
+from provisioning.webhook_store import ATTEMPTS, DELIVERIES, ENDPOINTS
+from servicekit.vault import Vault
+
+Doc = dict[str, Any]
+BLIND_KINDS = frozenset(END_USER_INDEX.values())
+"""The subject identifiers stored sealed, looked up by their blind index (of that kind)."""
+
+
+def ids_of(documents: Iterable[Doc]) -> list[Any]:
+    """The `_id` of each document."""
+    return [document["_id"] for document in documents]
+
+
+def _any_of(path: str, values: Iterable[Any]) -> list[Doc]:
+    """A criterion matching `path` against any of the values; none when there are none."""
+    listed = sorted(set(values))
+    return [{path: {"$in": listed}}] if listed else []
+
+
+@dataclass
+class Holdings:
+    """Everything provisioning holds about one subject, per collection."""
+
+    orders: list[Doc] = field(default_factory=list)
+    topups: list[Doc] = field(default_factory=list)
+    esims: list[Doc] = field(default_factory=list)
+    callbacks: list[Doc] = field(default_factory=list)
+    endpoints: list[Doc] = field(default_factory=list)
+    deliveries: list[Doc] = field(default_factory=list)
+    attempts: list[Doc] = field(default_factory=list)
+
+    def by_category(self) -> dict[Category, list[Doc]]:
+        """The records of each category (the end user's fields counted with the orders)."""
+        return {
+            Category.END_USER_DATA: self.orders_with_end_user(),
+            Category.ORDERS: self.orders,
+            Category.TOPUPS: self.topups,
+            Category.ESIM_PROFILES: self.esims,
+            Category.PROVIDER_CALLBACKS: self.callbacks,
+            Category.WEBHOOK_ENDPOINTS: self.endpoints,
+            Category.WEBHOOK_DELIVERIES: self.deliveries,
+            Category.WEBHOOK_ATTEMPTS: self.attempts,
+        }
+
+    def orders_with_end_user(self) -> list[Doc]:
+        """The orders that still hold end-user fields (not given, or erased, otherwise)."""
+        return [order for order in self.orders if "end_user" in order]
+
+
+@dataclass(frozen=True)
+class SubjectRecords:
+    """Looks a subject up in provisioning's collections (the vault computes blind indexes)."""
+
+    db: Db
+    vault: Vault
+
+    async def _find(self, collection: str, criteria: Iterable[Doc]) -> list[Doc]:
+        """The union of the documents matching any of the criteria (each one indexed)."""
+        found: dict[Any, Doc] = {}
+        for one in criteria:
+            async for document in self.db[collection].find(one):
+                found[document["_id"]] = document
+        return list(found.values())
+
+    def _purchase_criteria(self, subject: SubjectRef) -> list[Doc]:
+        criteria = []
+        for key, value in subject.identifiers().items():
+            path = store.SUBJECT_FIELDS.get(key)
+            if path is None:
+                continue
+            if key in BLIND_KINDS:
+                criteria.append({path: self.vault.index(key, value)})
+            elif key == "iccid":
+                criteria += _any_of(path, [value])  # nx: indexed arrays need `$in`
+            else:
+                criteria.append({path: value})
+        return criteria
+
+    async def holdings(self, subject: SubjectRef) -> Holdings:
+        """What provisioning holds about the subject."""
+        purchases = await self._find(store.ORDERS, self._purchase_criteria(subject))
+        own = {subject.iccid} if subject.iccid else set()
+        iccids = own | {iccid for p in purchases for iccid in p.get("iccids", [])}
+        found = {p["_id"] for p in purchases}
+        purchases += [
+            p
+            for p in await self._find(store.ORDERS, _any_of("iccids", iccids))
+            if p["_id"] not in found
+        ]
+        held = Holdings(
+            orders=[p for p in purchases if p.get("kind") != Kind.TOPUP],
+            topups=[p for p in purchases if p.get("kind") == Kind.TOPUP],
+        )
+        partner = [{"partner_id": subject.partner_id}] if subject.partner_id else []
+        order_ids = ids_of(held.orders)
+        held.esims = await self._find(
+            store.ESIMS, _any_of("_id", iccids) + _any_of("order_id", order_ids) + partner
+        )
+        iccids |= set(ids_of(held.esims))
+        held.callbacks = await self._find(CALLBACKS, _any_of("iccid", iccids))
+        held.endpoints = await self._find(ENDPOINTS, partner)
+        linked = _any_of("iccid", iccids) + _any_of("order_id", ids_of(purchases))
+        held.deliveries = await self._find(DELIVERIES, linked + partner)
+        by_delivery = _any_of("delivery_id", ids_of(held.deliveries))
+        held.attempts = await self._find(ATTEMPTS, by_delivery + partner)
+        return held
