@@ -7,13 +7,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help run test check asyncapi bench-bus venv clean
+.PHONY: help run test check asyncapi bench bench-bus venv clean
 
 help:
 	@echo "make run        run the whole platform with a demo partner (Ctrl-C stops it)"
 	@echo "make test       the whole test suite against RabbitMQ and the embedded store"
 	@echo "make check      lint, format check, types, import contracts, AsyncAPI drift"
 	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
+	@echo "make bench      orders/s and p50/p99 latency through the gateway, beside the bus ceiling"
 	@echo "make bench-bus  servicekit publish+consume throughput against raw aio-pika"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -39,12 +40,16 @@ test: venv
 check: venv
 	$(VENV)/bin/ruff check services deploy tests
 	$(VENV)/bin/ruff format --check services deploy tests
-	$(VENV)/bin/mypy services deploy/devstack deploy/asyncapi.py
+	$(VENV)/bin/mypy services deploy/devstack deploy/asyncapi.py deploy/bench_orders.py
 	$(VENV)/bin/lint-imports
 	$(PY) deploy/asyncapi.py --check
 
 asyncapi: venv
 	$(PY) deploy/asyncapi.py
+
+# ARGS passes options through, e.g. `make bench ARGS="--orders 5000 --concurrency 64"`.
+bench: venv
+	$(PY) deploy/bench_orders.py $(ARGS)
 
 bench-bus: venv
 	$(PY) -m devstack rabbitmq

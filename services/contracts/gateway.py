@@ -26,3 +26,9 @@ class ApiRequestLogged(Event):
     ip: str | None = None
     user_agent: str | None = Field(default=None, max_length=512)
     received_at: datetime
+    request_bytes: int | None = Field(
+        default=None, ge=0, description="Size of the request body, when the client declared it."
+    )
+    response_bytes: int | None = Field(
+        default=None, ge=0, description="Size of the response body, when known."
+    )

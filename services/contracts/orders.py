@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, EmailStr, Field, StringConstraints
 
 from contracts.accounts import Actor
 from contracts.base import Contract, Event, Query, Reply
-from contracts.catalogue import PackageId
+from contracts.catalogue import CountryCode, PackageId
 from contracts.money import Money, PositiveMoney
 from contracts.provider import ICCID_PATTERN
 
@@ -238,6 +238,11 @@ class OrderCompleted(Event):
     iccids: list[Iccid]
     total: Money
     completed_at: datetime
+    countries: list[CountryCode] | None = Field(
+        default=None,
+        description="Where the package works (ISO 3166-1 alpha-2), for usage analytics.",
+        examples=[["DE", "AT"]],
+    )
 
 
 class OrderFailed(Event):

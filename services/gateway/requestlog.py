@@ -49,6 +49,8 @@ class RequestLog:
                 ip=request.remote,
                 user_agent=request.headers.get("User-Agent", "")[:512] or None,
                 received_at=received_at,
+                request_bytes=request.content_length,
+                response_bytes=response.content_length,
             )
             task = asyncio.create_task(self._publish(record))
             self._pending.add(task)

@@ -21,6 +21,7 @@ from gateway.esim_handlers import EsimHandlers, esim_endpoints
 from gateway.handlers import GatewayHandlers
 from gateway.order_handlers import OrderHandlers, order_endpoints
 from gateway.schemas import CreateApiKeyBody, CreatedApiKey, CreatePrivacyRequest, PageQuery, Pong
+from gateway.usage_handlers import UsageHandlers, usage_endpoints
 from gateway.webhook_handlers import WebhookHandlers, webhook_endpoints
 
 
@@ -69,6 +70,7 @@ def endpoints(handlers: GatewayHandlers, orders: OrderHandlers) -> list[Endpoint
         *esim_endpoints(EsimHandlers(handlers.bus, handlers.timeout)),
         *webhook_endpoints(WebhookHandlers(handlers.bus, handlers.timeout)),
         *order_endpoints(orders),
+        *usage_endpoints(UsageHandlers(handlers.bus, handlers.timeout)),
     ]
 
 

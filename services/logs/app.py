@@ -5,23 +5,35 @@ from __future__ import annotations
 from aiohttp import web
 
 from contracts.gateway import ApiRequestLogged
-from logs import store
-from logs.handlers import LogsHandlers
+from contracts.logs import TechnicalRecordsShipped
+from logs import retention, store
+from logs.handlers import LogsHandlers, LogWriter
 from logs.inventory import INVENTORY
 from logs.privacy import LogsPrivacy
+from logs.queries import register as register_queries
 from logs.settings import LogsSettings
 from servicekit.service import Service
+from servicekit.vault import Vault
 
 NAME = "logs"
 
 
 def create_service(settings: LogsSettings) -> Service:
     """Wire the logs service."""
+    encryption = settings.encryption()
+    if encryption is None:
+        raise RuntimeError("the logs service needs MASTER_KEYS and BLIND_INDEX_KEY")
     service = Service.create(NAME, settings)
-    handlers = LogsHandlers(service.db)
+    vault = Vault.from_settings(service.db, encryption)
+    service.startup.append(vault.keyring.create_indexes)
     service.startup.append(lambda: store.create_indexes(service.db))
+    writer = LogWriter(service.db, vault, batch_limit=settings.ingest_batch_limit)
+    handlers = LogsHandlers(writer)
     service.router.on(ApiRequestLogged, handlers.api_request_logged)
-    service.join_privacy(INVENTORY, LogsPrivacy(service.db))
+    service.router.on(TechnicalRecordsShipped, handlers.technical_records_shipped)
+    register_queries(service)
+    service.join_privacy(INVENTORY, LogsPrivacy(service.db, vault))
+    retention.register(service, settings)
     return service
 
 

@@ -1,7 +1,51 @@
 """Settings of the logs service."""
 
+from pydantic import Field, SecretStr
+
+from servicekit.keyring import EncryptionSettings
 from servicekit.settings import ServiceSettings
 
 
 class LogsSettings(ServiceSettings):
-    """The logs service needs nothing beyond the common settings yet."""
+    """The common settings, plus the keys that seal the personal fields of log records."""
+
+    master_keys: SecretStr | None = Field(
+        default=None,
+        description="MASTER_KEYS (see `EncryptionSettings`): seal IP addresses, user agents and"
+        " emails in log records. Required, with BLIND_INDEX_KEY.",
+    )
+    blind_index_key: SecretStr | None = Field(default=None, description="BLIND_INDEX_KEY.")
+    ingest_batch_limit: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description="Most handler calls (messages) one group-committed write carries.",
+    )
+
+    logs_ttl_indexes: bool = Field(
+        default=False,
+        description="LOGS_TTL_INDEXES: also let the store expire log records by TTL indexes on"
+        " their dates (the sweeps still run). Production on MongoDB: true. Development and CI:"
+        " false (FerretDB 1.24 refuses them; nx-27017 expires at once, see decision 0002).",
+    )
+    retention_sweep_interval_hours: float = Field(
+        default=6,
+        gt=0,
+        le=24 * 7,
+        description="How often the retention sweep runs (one replica per interval).",
+    )
+    retention_sweep_first_delay_seconds: float = Field(
+        default=60, ge=0, description="How long after start the first retention sweep runs."
+    )
+    retention_batch_size: int = Field(
+        default=1000, ge=1, le=10_000, description="Records one retention deletion removes."
+    )
+
+    def encryption(self) -> EncryptionSettings | None:
+        """The keys that seal personal fields, or None when they are not configured."""
+        if self.master_keys is None or self.blind_index_key is None:
+            return None
+        return EncryptionSettings(
+            master_keys=self.master_keys.get_secret_value(),
+            blind_index_key=self.blind_index_key.get_secret_value(),
+        )

@@ -131,7 +131,7 @@ class PurchaseFlow:
     async def _fulfil(self, purchase: Document, context: MessageContext) -> None:
         """Ask the provider; complete, or fail and return the funds."""
         try:
-            done = await self._ask_provider(purchase)
+            done, countries = await self._ask_provider(purchase)
         except ProviderRejected as refusal:
             await self._refund(purchase, FailureReason.PROVIDER_REJECTED, str(refusal))
         except (ProviderTimeout, ProviderUnavailable) as trouble:
@@ -144,10 +144,11 @@ class PurchaseFlow:
             )
             await self._refund(purchase, reason, str(trouble))
         else:
-            await self._complete(purchase, done)
+            await self._complete(purchase, done, countries)
 
-    async def _ask_provider(self, purchase: Document) -> list[str]:
-        """The ICCIDs the provider allocated (an order) or topped up (a top-up)."""
+    async def _ask_provider(self, purchase: Document) -> tuple[list[str], list[str]]:
+        """The ICCIDs the provider allocated (an order) or topped up (a top-up), and the
+        countries of the package."""
         package = await catalogue_store.find_package(self.db, purchase["package_id"])
         assert package is not None  # checked when the purchase was created; never deleted
         now = utcnow()
@@ -157,7 +158,7 @@ class PurchaseFlow:
             esim = await esim_store.find_own(self.db, purchase["partner_id"], iccid)
             if esim is not None:
                 await esim_store.apply_topup(self.db, esim, purchase["_id"], package, now)
-            return [iccid]
+            return [iccid], package.countries
         profiles = await self.provider.allocate(package.id, purchase["quantity"], purchase["_id"])
         for position, profile in enumerate(profiles):
             document = await esim_store.esim_document(
@@ -170,9 +171,9 @@ class PurchaseFlow:
                 now=now,
             )
             await esim_store.insert_once(self.db, document)
-        return [profile.iccid for profile in profiles]
+        return [profile.iccid for profile in profiles], package.countries
 
-    async def _complete(self, purchase: Document, iccids: list[str]) -> None:
+    async def _complete(self, purchase: Document, iccids: list[str], countries: list[str]) -> None:
         now = utcnow()
         event: Contract
         if purchase["kind"] == Kind.ORDER:
@@ -183,6 +184,7 @@ class PurchaseFlow:
                 iccids=iccids,
                 total=Money.model_validate(purchase["total"]),
                 completed_at=now,
+                countries=countries,
             )
         else:
             event = TopupCompleted(

@@ -62,14 +62,19 @@ PROVISIONING = Actor(kind="platform", id="provisioning")
 FINISHED = (State.COMPLETED, State.FAILED)
 
 
-def require_orders(actor: Actor, partner_id: str, scope: Scope) -> None:
-    """A partner's key or user acts for its own partner only; a key needs the scope."""
+def require_orders(actor: Actor, partner_id: str, *scopes: Scope) -> None:
+    """A partner's key or user acts for its own partner only; a key needs one of the scopes."""
     if actor.kind == "platform":
         return
     if actor.partner_id != partner_id:
         raise ServiceError("forbidden", "you may act only for your own partner")
-    if actor.kind == "api_key" and scope not in actor.scopes:
-        raise ServiceError("forbidden", f"this needs the {scope.value} scope")
+    if actor.kind == "api_key" and not set(scopes) & set(actor.scopes):
+        needed = " or ".join(scope.value for scope in scopes)
+        raise ServiceError("forbidden", f"this needs the {needed} scope")
+
+
+READ_ONE = (Scope.ORDERS_READ, Scope.ORDERS_WRITE)
+"""Reading one order or top-up: a key that may buy may read what it bought."""
 
 
 class Purchases:
@@ -139,7 +144,7 @@ class Purchases:
 
     async def get_order(self, query: GetOrder, _context: MessageContext) -> OrderView:
         """One of the partner's orders."""
-        require_orders(query.actor, query.partner_id, Scope.ORDERS_READ)
+        require_orders(query.actor, query.partner_id, *READ_ONE)
         document = await find_own(self.db, query.partner_id, query.order_id, Kind.ORDER)
         if document is None:
             raise ServiceError("not_found", "no order of yours has this id")
@@ -171,7 +176,7 @@ class Purchases:
 
     async def get_topup(self, query: GetTopup, _context: MessageContext) -> TopupView:
         """One of the partner's top-ups."""
-        require_orders(query.actor, query.partner_id, Scope.ORDERS_READ)
+        require_orders(query.actor, query.partner_id, *READ_ONE)
         document = await find_own(self.db, query.partner_id, query.topup_id, Kind.TOPUP)
         if document is None:
             raise ServiceError("not_found", "no top-up of yours has this id")

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -257,14 +258,25 @@ def _normalise(kind: str, value: str) -> str:
         return value.strip().lower()
     if kind == "phone":
         return "".join(ch for ch in value if ch in "+0123456789")
+    if kind == "ip":
+        return _canonical_ip(value.strip())
     return value.strip()
+
+
+def _canonical_ip(text: str) -> str:
+    """An IP address in its canonical text (`2001:DB8::0:1` → `2001:db8::1`); else as given."""
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        return text
 
 
 class BlindIndex:
     """Exact-match lookup values for encrypted fields: HMAC-SHA256 under a key of its own.
 
     `of("email", " A@B.example ")` equals `of("email", "a@b.example")`: emails are stripped
-    and lower-cased, phones keep `+` and digits only, other kinds are stripped. The kind is
+    and lower-cased, phones keep `+` and digits only, IP addresses take their canonical form,
+    other kinds are stripped. The kind is
     part of the message, so an email and a phone with the same text index differently.
     """
 

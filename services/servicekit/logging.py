@@ -1,4 +1,7 @@
-"""Structured logging: JSON off a TTY, console on one, correlation ids bound, secrets redacted."""
+"""Structured logging: JSON off a TTY, console on one, correlation ids bound, secrets redacted.
+
+Redacted records are also copied to the log shipper (`servicekit.logshipping`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
+
+from servicekit.logshipping import ship_processor
 
 REDACTED = "[REDACTED]"
 
@@ -80,7 +85,7 @@ def configure_logging(
         redact_processor,
     ]
     structlog.configure(
-        processors=[*shared, renderer, _redact_rendered],
+        processors=[*shared, ship_processor, renderer, _redact_rendered],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.WriteLoggerFactory(output),
         cache_logger_on_first_use=False,
@@ -94,7 +99,12 @@ def configure_logging(
                 renderer,
                 _redact_rendered,
             ],
-            foreign_pre_chain=[*shared[:-1], structlog.stdlib.ExtraAdder(), redact_processor],
+            foreign_pre_chain=[
+                *shared[:-1],
+                structlog.stdlib.ExtraAdder(),
+                redact_processor,
+                ship_processor,
+            ],
         )
     )
     root = logging.getLogger()

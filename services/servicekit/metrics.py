@@ -24,3 +24,8 @@ HTTP_REQUESTS = Counter(
 HTTP_SECONDS = Histogram(
     "http_request_seconds", "HTTP request latency.", ["service", "method", "route"]
 )
+LOG_RECORDS_DROPPED = Counter(
+    "log_records_dropped_total",
+    "Log records not shipped to the logs service (buffer full, or not a valid record).",
+    ["service"],
+)

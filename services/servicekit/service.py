@@ -20,6 +20,7 @@ from servicekit.clock import utcnow
 from servicekit.consumer import Consumer
 from servicekit.http import READINESS, SERVICE_NAME, add_ops_routes, observe
 from servicekit.inbox import Inbox
+from servicekit.logshipping import LogShipper, shipper_for
 from servicekit.outbox import OutboxRelay
 from servicekit.privacy import PrivacyHandler, join_privacy
 from servicekit.router import Router
@@ -51,6 +52,8 @@ class Service:
     background: list[BackgroundTask] = field(default_factory=list)
     shutdown: list[StartupStep] = field(default_factory=list)
     """Run once the consumer stopped (close clients of third parties)."""
+    log_shipper: LogShipper | None = None
+    """Ships this process's log records to the logs service while the service runs."""
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings, *, stateless: bool = False) -> Service:
@@ -129,12 +132,15 @@ class Service:
             on_committed=relay.kick if relay is not None else lambda: None,
         )
         await consumer.start()
+        shipper = self.log_shipper = shipper_for(self.name, self.bus, self.settings)
         jobs = [job() for job in self.background]
+        jobs.append(shipper.run())
         if relay is not None:
             jobs.append(relay.run())
         if inbox is not None:
             jobs.append(self._prune_inbox(inbox))
         tasks = [asyncio.create_task(job) for job in jobs]
+        shipper.attach()
         if self.inventory:
             await self.bus.publish(InventoryAnnounced(service=self.name, categories=self.inventory))
         for step in self.after_start:
@@ -146,6 +152,7 @@ class Service:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        shipper.detach()
         await consumer.stop()
         for step in self.shutdown:
             await step()

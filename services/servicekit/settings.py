@@ -33,6 +33,15 @@ class ServiceSettings(BaseSettings):
     inbox_retention_hours: int = Field(
         default=7 * 24, ge=1, description="How long handled message ids are remembered."
     )
+    log_ship_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Least level of the log records shipped to the logs service."
+    )
+    log_ship_buffer: int = Field(
+        default=10_000, ge=1, description="Log records held for shipping; more are dropped."
+    )
+    log_ship_interval_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="Longest wait before buffered records are shipped."
+    )
 
     def database_name(self, service: str) -> str:
         """Each service owns one database; the namespace keeps test runs apart."""

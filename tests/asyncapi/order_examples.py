@@ -72,6 +72,7 @@ ORDER_EXAMPLES: dict[str, dict[str, Any]] = {
         "iccids": [ICCID],
         "total": EUR,
         "completed_at": WHEN,
+        "countries": ["DE"],
     },
     "provisioning.order_failed.v1": {
         "order_id": "ord_01jb3k5x2v",

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 from accounts_examples import ACCOUNTS_EXAMPLES
+from log_query_examples import LOG_QUERY_EXAMPLES
+from logs_examples import LOGS_EXAMPLES
 from provisioning_examples import PROVISIONING_EXAMPLES
 
 from contracts import ALL_CONTRACTS, Contract, Event
@@ -186,6 +188,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     **ACCOUNTS_EXAMPLES,
     **PROVISIONING_EXAMPLES,
+    **LOG_QUERY_EXAMPLES,
+    **LOGS_EXAMPLES,
 }
 """One real instance of each contract (its JSON input); a new contract needs one here."""
 

@@ -301,3 +301,14 @@ async def receiver() -> AsyncIterator[tuple[str, list[tuple[bytes, dict[str, str
         yield f"http://127.0.0.1:{port}/hook", received
     finally:
         await runner.cleanup()
+
+
+async def test_a_key_that_may_only_buy_gets_its_answer(platform: Platform, db: Db) -> None:
+    """A key with `orders:write` alone is answered with the order it made (here failed: its
+    partner has no balance), not refused for lack of `orders:read`."""
+    async with key_client(platform, db, ["orders:write"]) as writer:
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        async with writer.post("/v1/orders", json={"package_id": PACKAGE}, headers=headers) as r:
+            status, order = r.status, await r.json()
+    assert status == 201, order
+    assert order["failure"]["reason"] in ("insufficient_funds", "payment_refused")

@@ -315,6 +315,8 @@ def test_blind_index_matches_normalised_values_only() -> None:
     index = BlindIndex(key)
     assert index.of("email", "  Ana@Example.COM ") == index.of("email", "ana@example.com")
     assert index.of("phone", "+44 (7700) 900-123") == index.of("phone", "+447700900123")
+    assert index.of("ip", " 2001:DB8:0::0:1") == index.of("ip", "2001:db8::1")
+    assert index.of("ip", "192.0.2.1") != index.of("ip", "192.0.2.10")
     assert index.of("email", "ana@example.com") != index.of("email", "bob@example.com")
     assert index.of("email", "4477") != index.of("phone", "4477")
     assert BlindIndex(os.urandom(32)).of("email", "ana@example.com") != index.of(

@@ -1,0 +1,161 @@
+"""A data subject's log records: how they are found, counted, read back and whose key seals them.
+
+A subject is looked up by each identifier the logs hold, always through an index: the
+partner id and user id as they are, an IP address or email by its blind index
+(`vault.index("ip" | "email", value)`), never by scanning sealed values.
+
+Personal fields are sealed with the key of the record's subject (`logs.handlers.subject_of`,
+the shared rule): the `user_id` if the record has one, else the `partner_id`, else
+`"ip_" + ip_bidx[:32]`, else `"email_" + email_bidx[:32]`. A subject's own keys are those
+its identifiers name; erasing it shreds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+from typing import Any
+
+from contracts.privacy import SubjectRef
+from logs import store
+from logs.handlers import SUBJECT_PREFIX_CHARS, subject_of
+from logs.inventory import Category
+from logs.order_facts import ORDER_FACTS
+from logs.store import Db
+from servicekit.vault import Vault
+
+Doc = dict[str, Any]
+
+LOOKUPS: dict[str, dict[str, str]] = {
+    **store.SUBJECT_FIELDS,
+    ORDER_FACTS: {"partner_id": "partner_id"},
+}
+"""Per collection, the indexed field each kind of subject identifier is looked up by."""
+CATEGORY_OF = {
+    store.API_REQUESTS: Category.API_REQUEST_LOGS,
+    store.TECHNICAL: Category.TECHNICAL_LOGS,
+    ORDER_FACTS: Category.ORDER_FACTS,
+}
+SEALED = {store.API_REQUESTS: ("ip", "user_agent"), store.TECHNICAL: ("email", "ip", "user_agent")}
+"""The sealed personal fields of each collection."""
+BLIND_KINDS = ("ip", "email")
+"""Identifiers stored only as a blind index (of that kind)."""
+
+
+def key_of_address(kind: str, blind_index: str) -> str:
+    """The key that seals the records of an IP address or email with no partner or user."""
+    return f"{kind}_{blind_index[:SUBJECT_PREFIX_CHARS]}"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A subject as the logs see it: each identifier by the value stored (blind for ip/email)."""
+
+    identifiers: dict[str, str]
+
+    @classmethod
+    def of(cls, subject: SubjectRef, vault: Vault) -> Subject:
+        """The stored values of the subject's identifiers that the logs hold."""
+        given = subject.identifiers()
+        stored: dict[str, str] = {
+            kind: given[kind] for kind in ("partner_id", "user_id") if kind in given
+        }
+        for kind in BLIND_KINDS:
+            if kind in given:
+                stored[kind] = vault.index(kind, given[kind])
+        return cls(identifiers=stored)
+
+    @property
+    def keys(self) -> list[str]:
+        """The subject's own keys: the ones erasure shreds."""
+        return [
+            key_of_address(kind, value) if kind in BLIND_KINDS else value
+            for kind, value in self.identifiers.items()
+        ]
+
+    def criteria(self, collection: str) -> list[Doc]:
+        """One equality filter per identifier the collection is looked up by."""
+        fields = LOOKUPS[collection]
+        return [{fields[kind]: value} for kind, value in self.identifiers.items() if kind in fields]
+
+    def owns(self, record: Mapping[str, Any]) -> bool:
+        """Whether the record's sealed fields are the subject's to read: sealed with one of
+        its keys, or recorded from its own IP address or email."""
+        if subject_of(dict(record)) in self.keys:
+            return True
+        return any(
+            kind in self.identifiers and record.get(f"{kind}_bidx") == self.identifiers[kind]
+            for kind in BLIND_KINDS
+        )
+
+
+class SubjectLogs:
+    """Reads of one collection's records of a subject, through its indexes."""
+
+    def __init__(self, db: Db, collection: str) -> None:
+        self.db = db
+        self.collection = collection
+
+    async def count(self, subject: Subject) -> int:
+        """How many records match any of the subject's identifiers, each counted once
+        (inclusion-exclusion over conjunctions of the equality filters: no `$or`)."""
+        criteria = subject.criteria(self.collection)
+        total = 0
+        for size in range(1, len(criteria) + 1):
+            for chosen in combinations(criteria, size):
+                both = {field: value for one in chosen for field, value in one.items()}
+                matched = await self.db[self.collection].count_documents(both)
+                total += matched if size % 2 else -matched
+        return total
+
+    async def records(self, subject: Subject) -> list[Doc]:
+        """The records that match any of the subject's identifiers, each once, by `_id`."""
+        found: dict[str, Doc] = {}
+        for criterion in subject.criteria(self.collection):
+            async for record in self.db[self.collection].find(criterion):
+                found.setdefault(str(record["_id"]), record)
+        return [found[record_id] for record_id in sorted(found)]
+
+    async def address_keys(self, subject: Subject) -> set[str]:
+        """The keys of the subject's records that name neither partner nor user: sealed with
+        the key of their IP address or email, which erasing any subject they name shreds."""
+        keys: set[str] = set()
+        anonymous = {"partner_id": {"$exists": False}, "user_id": {"$exists": False}}
+        projection = {f"{kind}_bidx": 1 for kind in BLIND_KINDS}
+        for criterion in subject.criteria(self.collection):
+            if anonymous.keys() & criterion.keys():
+                continue  # found by partner or user id: not anonymous
+            async for record in self.db[self.collection].find(criterion | anonymous, projection):
+                key = subject_of(record)
+                if key is not None:
+                    keys.add(key)
+        return keys
+
+    async def delete(self, subject: Subject) -> int:
+        """Delete every record that matches one of the subject's identifiers; how many."""
+        deleted = 0
+        for criterion in subject.criteria(self.collection):
+            deleted += (await self.db[self.collection].delete_many(criterion)).deleted_count
+        return deleted
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+async def readable(record: Doc, subject: Subject, vault: Vault, sealed: Iterable[str]) -> Doc:
+    """The record as its export shows it: blind indexes left out; sealed fields opened when
+    the subject owns them, else named under `withheld` (another subject's, or shredded)."""
+    sealed = [field for field in sealed if field in record]
+    hidden = set(sealed) | {f"{kind}_bidx" for kind in BLIND_KINDS}
+    shown = {"record_id": str(record["_id"])} | {
+        name: _plain(value)
+        for name, value in record.items()
+        if name != "_id" and name not in hidden
+    }
+    opened = await vault.open(str(record["_id"]), record, sealed) if subject.owns(record) else {}
+    shown |= {name: value for name, value in opened.items() if value is not None}
+    withheld = [field for field in sealed if opened.get(field) is None]
+    return shown | ({"withheld": withheld} if withheld else {})
