@@ -27,7 +27,7 @@ from types import TracebackType
 
 import aio_pika
 from devstack.net import free_port
-from devstack.run import dev_secrets, provider_env
+from devstack.run import dev_secrets, process_env, provider_env
 from devstack.store_server import REPO_ROOT
 from pymongo import AsyncMongoClient
 
@@ -186,7 +186,7 @@ class LocalPlatform:
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, *(profiler if name in self.profiled else []), "-m", name],
-                env={**self.env, **extra, "HTTP_PORT": str(port)},
+                env={**process_env(name, self.env), **extra, "HTTP_PORT": str(port)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=REPO_ROOT,

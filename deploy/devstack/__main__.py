@@ -4,11 +4,13 @@
     python -m devstack rabbitmq [--url AMQP_URL]
     python -m devstack build-ferretdb [--force]
     python -m devstack run
+    python -m devstack smtp [--smtp-port $SMTP_PORT|8025] [--http-port $HTTP_PORT|8026]
 
 Output is plain lines prefixed `devstack:`; errors go to stderr and the exit code is 1.
 """
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -112,7 +114,31 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run the whole platform with a demo partner until Ctrl-C (make run)"
     )
     platform.set_defaults(handler=_run_platform)
+
+    smtp = commands.add_parser(
+        "smtp", help="run a local SMTP sink whose messages GET /messages lists (until Ctrl-C)"
+    )
+    smtp.add_argument("--host", default="127.0.0.1", help="%(default)s")
+    smtp.add_argument(
+        "--smtp-port",
+        type=int,
+        default=int(os.environ.get("SMTP_PORT", "8025")),
+        help="%(default)s",
+    )
+    smtp.add_argument(
+        "--http-port",
+        type=int,
+        default=int(os.environ.get("HTTP_PORT", "8026")),
+        help="%(default)s",
+    )
+    smtp.set_defaults(handler=_run_smtp)
     return parser
+
+
+def _run_smtp(args: argparse.Namespace) -> int:
+    from .smtp_sink import run_sink
+
+    return run_sink(args.host, args.smtp_port, args.http_port)
 
 
 def _run_platform(_args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from honcho.manager import Manager
 
 from accounts.apikeys import generate as generate_api_key
 from servicekit.crypto import BlindIndex, LocalMasterKeys
+from servicekit.receipts import generate_signing_key
 
 from .errors import DevstackError
 from .net import is_listening, redact_url
@@ -37,8 +38,14 @@ PORTS = {
     "logs": 8083,
     "privacy": 8084,
     "providersim": 8090,
+    "smtp": 8026,
 }
+"""HTTP ports; `smtp` is the SMTP sink's (its messages at /messages)."""
+SMTP_PORT = 8025
 SEEDED = ["accounts", "provisioning", "logs"]
+DATA_OWNERS = ("accounts", "provisioning", "logs")
+"""Services that join the privacy fan-out, each signing its receipts with its own key."""
+RECEIPT_KEY_PREFIX = "RECEIPT_SIGNING_KEY_"
 READY_TIMEOUT_S = 90.0
 
 
@@ -68,12 +75,25 @@ def dev_secrets(saved: dict[str, str] | None = None) -> dict[str, str]:
         "MASTER_KEYS": LocalMasterKeys.generate,
         "BLIND_INDEX_KEY": BlindIndex.generate_key,
         "PROVIDER_CALLBACK_SECRET": _webhook_secret,
+        **{receipt_key_name(owner): generate_signing_key for owner in DATA_OWNERS},
     }
     known = saved or {}
     return {
         name: os.environ.get(name) or known.get(name) or generate()
         for name, generate in generators.items()
     }
+
+
+def receipt_key_name(service: str) -> str:
+    """Where the dev secrets keep one data owner's receipt signing key."""
+    return RECEIPT_KEY_PREFIX + service.upper()
+
+
+def process_env(service: str, env: dict[str, str]) -> dict[str, str]:
+    """One process's environment: its own `RECEIPT_SIGNING_KEY`, and no other service's key."""
+    own = env.get(receipt_key_name(service))
+    shared = {name: value for name, value in env.items() if not name.startswith(RECEIPT_KEY_PREFIX)}
+    return {**shared, "RECEIPT_SIGNING_KEY": own} if own else shared
 
 
 def provider_env(provider_port: int, provisioning_port: int) -> dict[str, str]:
@@ -171,14 +191,15 @@ def run() -> int:
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
             "WEBHOOKS_ALLOW_PRIVATE_URLS": os.environ.get("WEBHOOKS_ALLOW_PRIVATE_URLS", "true"),
             "PYTHONUNBUFFERED": "1",
+            "SMTP_PORT": os.environ.get("SMTP_PORT", str(SMTP_PORT)),
         }
         seed_demo(env)
         manager = Manager()
         procfile = parse_procfile((REPO_ROOT / "Procfile").read_text())
         for name, command in procfile.processes.items():
-            process_env = {**env, "HTTP_PORT": str(PORTS[name])}
+            own_env = {**process_env(name, env), "HTTP_PORT": str(PORTS[name])}
             command = command.replace("python ", f"{sys.executable} ", 1)
-            manager.add_process(name, command, env=process_env, cwd=str(REPO_ROOT))
+            manager.add_process(name, command, env=own_env, cwd=str(REPO_ROOT))
         threading.Thread(
             target=_announce_when_ready, args=(dev["DEMO_API_KEY"],), daemon=True
         ).start()

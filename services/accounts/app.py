@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from accounts import billing_handlers, keys, people_handlers, retention, store
+from accounts import billing_handlers, keys, people_handlers, policy_notices, retention, store
 from accounts.inventory import INVENTORY
 from accounts.privacy import AccountsPrivacy
 from accounts.settings import AccountsSettings
@@ -25,6 +25,7 @@ def create_service(settings: AccountsSettings) -> Service:
     people_handlers.register(service, settings, vault, open_balance=ledger.open_balance)
     keys.register(service, settings)
     billing_handlers.register(service, ledger, vault)
+    policy_notices.register(service, vault)
     service.join_privacy(INVENTORY, AccountsPrivacy(service.db, vault))
     return service
 

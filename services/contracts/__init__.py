@@ -15,6 +15,7 @@ from contracts import (
     log_queries,
     logs,
     orders,
+    policy,
     privacy,
     provider,
     retention,
@@ -22,7 +23,7 @@ from contracts import (
 )
 from contracts.accounts import Principal, VerifyApiKey
 from contracts.base import Command, Contract, Envelope, Event, Query, RemoteError, Reply
-from contracts.gateway import ApiRequestLogged
+from contracts.gateway import ApiRequestsLogged
 from contracts.privacy import (
     EraseSubject,
     ExportSubject,
@@ -52,6 +53,7 @@ MESSAGE_MODULES: tuple[ModuleType, ...] = (
     log_queries,
     logs,
     orders,
+    policy,
     privacy,
     provider,
     retention,
@@ -81,7 +83,7 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = tuple(
 
 __all__ = [
     "ALL_CONTRACTS",
-    "ApiRequestLogged",
+    "ApiRequestsLogged",
     "Command",
     "Contract",
     "Envelope",

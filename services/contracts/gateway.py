@@ -1,19 +1,20 @@
-"""Gateway contracts: the record of every API request, for the logs service."""
+"""Gateway contracts: the records of API requests, shipped in batches to the logs service."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import Event
+from contracts.logs import MAX_RECORDS_PER_BATCH
 
 
-class ApiRequestLogged(Event):
+class ApiRequestRecord(BaseModel):
     """One partner API request, recorded after its response; free of secrets and bodies."""
 
-    TYPE: ClassVar[str] = "gateway.api_request_logged.v1"
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     request_id: str
     partner_id: str | None = None
@@ -23,12 +24,31 @@ class ApiRequestLogged(Event):
     path: str
     status: int = Field(ge=100, le=599)
     duration_ms: float = Field(ge=0)
-    ip: str | None = None
-    user_agent: str | None = Field(default=None, max_length=512)
+    ip: str | None = Field(default=None, description="Personal: sealed at rest, blind-indexed.")
+    user_agent: str | None = Field(
+        default=None, max_length=512, description="Personal: sealed at rest."
+    )
     received_at: datetime
     request_bytes: int | None = Field(
         default=None, ge=0, description="Size of the request body, when the client declared it."
     )
     response_bytes: int | None = Field(
         default=None, ge=0, description="Size of the response body, when known."
+    )
+
+
+"""Former name of the single-request event, kept only while `contracts/__init__.py` still
+imports it; remove once that import is gone."""
+
+
+class ApiRequestsLogged(Event):
+    """A batch of API request records from one gateway process, for the logs service."""
+
+    TYPE: ClassVar[str] = "gateway.api_requests_logged.v1"
+
+    records: list[ApiRequestRecord] = Field(
+        min_length=1,
+        max_length=MAX_RECORDS_PER_BATCH,
+        description="In the order the responses were ready; the n-th is stored as"
+        " `<message id>:<nnn>`.",
     )

@@ -89,6 +89,16 @@ class InventoryAnnounced(Event):
 
     service: str
     categories: list[DataCategory]
+    receipt_public_key: str | None = Field(
+        default=None,
+        description="The service's Ed25519 public key for its signed receipts (base64, 32 bytes).",
+        examples=["O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="],
+    )
+    receipt_key_id: str | None = Field(
+        default=None,
+        description="Id of that key: `ed25519:` and the first 16 hex digits of its SHA-256.",
+        examples=["ed25519:2f1c9a0b7d3e4f56"],
+    )
 
 
 class InventoryRequested(Event):
@@ -163,6 +173,17 @@ class PrivacyTaskCompleted(Event):
     export: dict[str, Any] | None = Field(default=None, description="Export data, if exporting.")
     error: str | None = None
     completed_at: datetime
+    signature: str | None = Field(
+        default=None,
+        description="The service's Ed25519 signature (base64) of the canonical receipt: request"
+        " and task id, service, action, success, outcomes, error, completion time and the"
+        " export's SHA-256.",
+    )
+    key_id: str | None = Field(
+        default=None,
+        description="Id of the signing key, as announced with the service's inventory.",
+        examples=["ed25519:2f1c9a0b7d3e4f56"],
+    )
 
 
 class RequestType(StrEnum):

@@ -26,11 +26,11 @@ API_VERSION = "1.0.0"
 def create_app(settings: GatewaySettings) -> web.Application:
     """The gateway app: API routes, OpenAPI document, request logging, problem errors."""
     service = Service.create(NAME, settings, stateless=True)
-    request_log = RequestLog(service.bus)
+    request_log = RequestLog(service.bus, settings)
+    service.background.append(request_log.ship)
     app = service.http_app(
         middlewares=[request_log.middleware, problems], client_max_size=settings.max_body_bytes
     )
-    app.cleanup_ctx.append(request_log.drain)
     timeout = settings.query_timeout_seconds
     cache = PrincipalCache(ttl=timedelta(seconds=settings.principal_cache_seconds))
     verifier = Verifier(service.bus, timeout, cache)

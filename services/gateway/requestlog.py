@@ -1,29 +1,46 @@
-"""Every API request is published to the logs service after its response, without secrets."""
+"""Every API request is recorded after its response, without secrets, and shipped to the logs
+service in batches (`gateway.api_requests_logged.v1`) by the servicekit record shipper: the
+response never waits for the broker, and records dropped by a full buffer are counted in
+`api_request_records_dropped_total`."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
-import structlog
 from aiohttp import web
+from prometheus_client import Counter
 
-from contracts.gateway import ApiRequestLogged
+from contracts.gateway import ApiRequestRecord, ApiRequestsLogged
 from gateway.api import PRINCIPAL
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.http import REQUEST_ID, route_of
+from servicekit.logshipping import RecordShipper
+from servicekit.settings import ServiceSettings
 
-log = structlog.get_logger("gateway.requestlog")
+API_REQUEST_RECORDS_DROPPED = Counter(
+    "api_request_records_dropped_total",
+    "API request records not shipped to the logs service (buffer full, or not a valid record).",
+)
+
+
+def _batch_of(records: list[ApiRequestRecord]) -> ApiRequestsLogged:
+    return ApiRequestsLogged(records=records)
 
 
 class RequestLog:
-    """Publishes request records in the background so responses never wait for the broker."""
+    """Records each `/v1/` request into the shipper's bounded buffer, never blocking."""
 
-    def __init__(self, bus: Bus) -> None:
-        self.bus = bus
-        self._pending: set[asyncio.Task[None]] = set()
+    def __init__(self, bus: Bus, settings: ServiceSettings) -> None:
+        self.shipper = RecordShipper(
+            bus=bus,
+            record_model=ApiRequestRecord,
+            batch_of=_batch_of,
+            dropped=API_REQUEST_RECORDS_DROPPED,
+            capacity=settings.log_ship_buffer,
+            interval_seconds=settings.log_ship_interval_seconds,
+        )
 
     @web.middleware
     async def middleware(
@@ -31,13 +48,13 @@ class RequestLog:
         request: web.Request,
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
-        """Time the request and publish its record once the response is ready."""
+        """Time the request and buffer its record once the response is ready."""
         received_at = utcnow()
         started = time.perf_counter()
         response = await handler(request)
         if request.path.startswith("/v1/"):
             principal = request.get(PRINCIPAL)
-            record = ApiRequestLogged(
+            record = ApiRequestRecord(
                 request_id=request.get(REQUEST_ID, ""),
                 partner_id=principal.partner_id if principal else None,
                 key_id=principal.key_id if principal else None,
@@ -52,19 +69,9 @@ class RequestLog:
                 request_bytes=request.content_length,
                 response_bytes=response.content_length,
             )
-            task = asyncio.create_task(self._publish(record))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            self.shipper.offer(record)
         return response
 
-    async def _publish(self, record: ApiRequestLogged) -> None:
-        try:
-            await self.bus.publish(record, correlation_id=record.request_id)
-        except Exception as failure:
-            log.warning("request_log_not_published", error=repr(failure))
-
-    async def drain(self, _app: web.Application) -> AsyncIterator[None]:
-        """On shutdown, wait (bounded) for records still being published."""
-        yield
-        if self._pending:
-            await asyncio.wait(self._pending, timeout=5)
+    async def ship(self) -> None:
+        """Ship the buffered records until cancelled (a background task of the service)."""
+        await self.shipper.run()

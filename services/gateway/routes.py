@@ -20,6 +20,7 @@ from gateway.catalogue_handlers import CatalogueHandlers, PackagesQuery
 from gateway.esim_handlers import EsimHandlers, esim_endpoints
 from gateway.handlers import GatewayHandlers
 from gateway.order_handlers import OrderHandlers, order_endpoints
+from gateway.policy_handlers import PolicyHandlers, policy_endpoints
 from gateway.schemas import CreateApiKeyBody, CreatedApiKey, CreatePrivacyRequest, PageQuery, Pong
 from gateway.usage_handlers import UsageHandlers, usage_endpoints
 from gateway.webhook_handlers import WebhookHandlers, webhook_endpoints
@@ -71,6 +72,7 @@ def endpoints(handlers: GatewayHandlers, orders: OrderHandlers) -> list[Endpoint
         *webhook_endpoints(WebhookHandlers(handlers.bus, handlers.timeout)),
         *order_endpoints(orders),
         *usage_endpoints(UsageHandlers(handlers.bus, handlers.timeout)),
+        *policy_endpoints(PolicyHandlers(handlers.bus, handlers.timeout)),
     ]
 
 

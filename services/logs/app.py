@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from contracts.gateway import ApiRequestLogged
+from contracts.gateway import ApiRequestsLogged
 from contracts.logs import TechnicalRecordsShipped
 from logs import retention, store
 from logs.handlers import LogsHandlers, LogWriter
@@ -29,7 +29,7 @@ def create_service(settings: LogsSettings) -> Service:
     service.startup.append(lambda: store.create_indexes(service.db))
     writer = LogWriter(service.db, vault, batch_limit=settings.ingest_batch_limit)
     handlers = LogsHandlers(writer)
-    service.router.on(ApiRequestLogged, handlers.api_request_logged)
+    service.router.on(ApiRequestsLogged, handlers.api_requests_logged)
     service.router.on(TechnicalRecordsShipped, handlers.technical_records_shipped)
     register_queries(service)
     service.join_privacy(INVENTORY, LogsPrivacy(service.db, vault))

@@ -1,20 +1,14 @@
 """Settings of the logs service."""
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from servicekit.keyring import EncryptionSettings
+from servicekit.keyring import OptionalSealingKeys
 from servicekit.settings import ServiceSettings
 
 
-class LogsSettings(ServiceSettings):
+class LogsSettings(ServiceSettings, OptionalSealingKeys):
     """The common settings, plus the keys that seal the personal fields of log records."""
 
-    master_keys: SecretStr | None = Field(
-        default=None,
-        description="MASTER_KEYS (see `EncryptionSettings`): seal IP addresses, user agents and"
-        " emails in log records. Required, with BLIND_INDEX_KEY.",
-    )
-    blind_index_key: SecretStr | None = Field(default=None, description="BLIND_INDEX_KEY.")
     ingest_batch_limit: int = Field(
         default=256,
         ge=1,
@@ -40,12 +34,3 @@ class LogsSettings(ServiceSettings):
     retention_batch_size: int = Field(
         default=1000, ge=1, le=10_000, description="Records one retention deletion removes."
     )
-
-    def encryption(self) -> EncryptionSettings | None:
-        """The keys that seal personal fields, or None when they are not configured."""
-        if self.master_keys is None or self.blind_index_key is None:
-            return None
-        return EncryptionSettings(
-            master_keys=self.master_keys.get_secret_value(),
-            blind_index_key=self.blind_index_key.get_secret_value(),
-        )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, WriteError
 
 API_REQUESTS = "api_requests"
 TECHNICAL = "technical_logs"
@@ -63,25 +61,3 @@ async def create_indexes(db: Db) -> None:
     for collection, keys in INDEXES.items():
         for key in keys:
             await db[collection].create_index(key)
-
-
-async def insert_new(
-    collection: AsyncCollection[Document], documents: list[Document]
-) -> list[Exception | None]:
-    """Insert unordered; per document, None or why it failed. An `_id` that is already stored
-    (a redelivered message) is not a failure: the document is there."""
-    if not documents:
-        return []
-    try:
-        await collection.insert_many(documents, ordered=False)
-    except BulkWriteError as failure:
-        if failure.details.get("writeConcernErrors"):
-            raise
-        results: list[Exception | None] = [None] * len(documents)
-        for error in failure.details.get("writeErrors", []):
-            if error.get("code") != DUPLICATE_KEY:
-                results[error["index"]] = WriteError(
-                    error.get("errmsg", "log write failed"), error.get("code"), error
-                )
-        return results
-    return [None] * len(documents)

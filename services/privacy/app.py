@@ -12,7 +12,7 @@ from contracts.privacy import (
     PrivacyTaskCompleted,
     SubmitPrivacyRequest,
 )
-from privacy import http, store
+from privacy import audit, http, pages, policy, receipts, store
 from privacy.handlers import PrivacyHandlers
 from privacy.settings import PrivacySettings
 from servicekit.service import Service
@@ -26,11 +26,14 @@ def create_service(settings: PrivacySettings) -> Service:
     handlers = PrivacyHandlers(db=service.db, bus=service.bus)
     service.outbox.collections.append(store.REQUESTS)
     service.startup.append(lambda: store.create_indexes(service.db))
+    service.startup.append(lambda: audit.create_indexes(service.db))
+    service.startup.append(lambda: receipts.create_indexes(service.db))
     service.router.answer(SubmitPrivacyRequest, handlers.submit)
     service.router.answer(GetPrivacyRequest, handlers.get)
     service.router.answer(ListPrivacyRequests, handlers.list)
     service.router.on(PrivacyTaskCompleted, handlers.task_completed)
     service.router.on(InventoryAnnounced, handlers.inventory_announced)
+    policy.register(service)
 
     async def request_inventories() -> None:
         await service.bus.publish(InventoryRequested())
@@ -44,4 +47,5 @@ def create_app(settings: PrivacySettings) -> web.Application:
     service = create_service(settings)
     app = service.http_app()
     http.add_routes(app, service.db)
+    pages.add_routes(app, service.db)
     return app

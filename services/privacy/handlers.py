@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -24,7 +25,9 @@ from contracts.privacy import (
     RestrictSubject,
     SubmitPrivacyRequest,
 )
-from privacy import store
+from privacy import audit, receipts, results, store
+from privacy.audit import AuditKind
+from privacy.receipts import REFUSAL_REASONS, CheckedReceipt
 from privacy.store import Db
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
@@ -129,63 +132,99 @@ class PrivacyHandlers:
         }
         await self.db[store.REQUESTS].insert_one(with_outbox(document, *commands))
         log.info("privacy_request_opened", request_id=request_id, services=services)
+        await self._audit_opened(request_id, request.type, tasks, now)
         return view_of(document)
 
-    async def task_completed(self, result: PrivacyTaskCompleted, _context: MessageContext) -> None:
-        """Record one service's result; complete the request when every task has answered."""
-        status = RequestStatus.COMPLETED if result.succeeded else RequestStatus.FAILED
-        task = f"tasks.{result.service}"
-        requests = self.db[store.REQUESTS]
-        await requests.update_one(
-            {"_id": result.request_id, f"{task}.task_id": result.task_id},
-            {
-                "$set": {
-                    task: {
-                        "task_id": result.task_id,
-                        "action": result.action.value,
-                        "status": status.value,
-                        "outcomes": [o.model_dump(mode="json") for o in result.outcomes],
-                        "error": result.error,
-                        "completed_at": result.completed_at,
-                    }
-                }
-            },
+    async def _audit_opened(
+        self,
+        request_id: str,
+        request_type: RequestType,
+        tasks: dict[str, dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        """The request's creation and each task sent, in the audit trail."""
+        await audit.append(
+            self.db,
+            AuditKind.REQUEST_CREATED,
+            key=f"created:{request_id}",
+            now=now,
+            request_id=request_id,
+            detail={"type": request_type.value, "services": sorted(tasks)},
         )
-        if result.export is not None:
-            await self.db[store.EXPORTS].update_one(
-                {"_id": result.task_id},
-                {
-                    "$set": {
-                        "request_id": result.request_id,
-                        "service": result.service,
-                        "data": result.export,
-                    }
-                },
-                upsert=True,
+        for service, task in sorted(tasks.items()):
+            await audit.append(
+                self.db,
+                AuditKind.TASK_SENT,
+                key=f"sent:{task['task_id']}",
+                now=now,
+                request_id=request_id,
+                detail={"service": service, "task_id": task["task_id"], "action": task["action"]},
             )
-        document = await requests.find_one({"_id": result.request_id})
-        if document is None:
-            log.warning("task_result_for_unknown_request", request_id=result.request_id)
+
+    async def task_completed(self, result: PrivacyTaskCompleted, _context: MessageContext) -> None:
+        """Verify a service's signed result; record it only when its receipt holds, and complete
+        the request when every task has answered."""
+        receipt = await receipts.check_and_keep(self.db, result, utcnow())
+        if not receipt.accepted:
+            await self._refuse(result, receipt)
             return
-        statuses = {task["status"] for task in document["tasks"].values()}
-        if RequestStatus.IN_PROGRESS.value in statuses:
-            return
-        final = (
-            RequestStatus.FAILED
-            if RequestStatus.FAILED.value in statuses
-            else RequestStatus.COMPLETED
-        )
-        await requests.update_one(
-            {"_id": result.request_id, "status": RequestStatus.IN_PROGRESS.value},
-            {"$set": {"status": final.value, "completion": {"at": utcnow()}}},
+        await self._audit_receipt(AuditKind.RECEIPT_ACCEPTED, result, receipt)
+        await results.record(self.db, result, receipt.receipt_id)
+        final = await results.close_if_answered(self.db, result.request_id)
+        if final is not None:
+            kind = (
+                AuditKind.REQUEST_COMPLETED
+                if final is RequestStatus.COMPLETED
+                else AuditKind.REQUEST_FAILED
+            )
+            await audit.append(
+                self.db,
+                kind,
+                key=f"closed:{result.request_id}",
+                now=utcnow(),
+                request_id=result.request_id,
+            )
+
+    async def _refuse(self, result: PrivacyTaskCompleted, receipt: CheckedReceipt) -> None:
+        """The task stays open with a clear error; the refusal is audited."""
+        await results.mark_refused(self.db, result, REFUSAL_REASONS[receipt.verdict])
+        await self._audit_receipt(AuditKind.RECEIPT_REFUSED, result, receipt)
+
+    async def _audit_receipt(
+        self, kind: AuditKind, result: PrivacyTaskCompleted, receipt: CheckedReceipt
+    ) -> None:
+        await audit.append(
+            self.db,
+            kind,
+            key=f"receipt:{receipt.receipt_id}",
+            now=utcnow(),
+            request_id=result.request_id,
+            detail={
+                "service": result.service,
+                "task_id": result.task_id,
+                "receipt_id": receipt.receipt_id,
+                "verdict": receipt.verdict.value,
+                "key_id": result.key_id,
+                "succeeded": result.succeeded,
+            },
         )
 
     async def inventory_announced(
         self, event: InventoryAnnounced, _context: MessageContext
     ) -> None:
         """Keep the registry of every service's personal-data inventory."""
-        await store.register_inventory(self.db, event.service, event.categories, utcnow())
+        now = utcnow()
+        await store.register_inventory(self.db, event.service, event.categories, now)
         log.info("inventory_registered", announcing_service=event.service)
+        key_id = await receipts.register_key(self.db, event, now)
+        if key_id is not None:
+            await audit.append(
+                self.db,
+                AuditKind.RECEIPT_KEY_REGISTERED,
+                key=f"key:{event.service}/{key_id}",
+                now=now,
+                detail={"service": event.service, "key_id": key_id},
+            )
 
     async def get(self, query: GetPrivacyRequest, _context: MessageContext) -> PrivacyRequestView:
         """One request of the asking partner (another partner's is not found)."""

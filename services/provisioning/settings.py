@@ -3,11 +3,11 @@
 from pydantic import Field, SecretStr
 
 from contracts.webhooks import RETRY_SCHEDULE_MS
-from servicekit.keyring import EncryptionSettings
+from servicekit.keyring import OptionalSealingKeys
 from servicekit.settings import ServiceSettings
 
 
-class ProvisioningSettings(ServiceSettings):
+class ProvisioningSettings(ServiceSettings, OptionalSealingKeys):
     """The common settings, plus how to reach the network provider and check its callbacks."""
 
     provider_url: str = Field(
@@ -23,12 +23,6 @@ class ProvisioningSettings(ServiceSettings):
         " Webhooks). Without it every callback is refused.",
     )
 
-    master_keys: SecretStr | None = Field(
-        default=None,
-        description="MASTER_KEYS (see `EncryptionSettings`): seal webhook secrets. Without them"
-        " and BLIND_INDEX_KEY, webhook endpoints cannot be managed and nothing is delivered.",
-    )
-    blind_index_key: SecretStr | None = Field(default=None, description="BLIND_INDEX_KEY.")
     webhook_retry_delays_ms: list[int] = Field(
         default=list(RETRY_SCHEDULE_MS),
         min_length=1,
@@ -78,12 +72,3 @@ class ProvisioningSettings(ServiceSettings):
         le=24 * 30,
         description="How long before an eSIM's validity ends `esim.validity_ending` is sent.",
     )
-
-    def encryption(self) -> EncryptionSettings | None:
-        """The keys that seal webhook secrets, or None when they are not configured."""
-        if self.master_keys is None or self.blind_index_key is None:
-            return None
-        return EncryptionSettings(
-            master_keys=self.master_keys.get_secret_value(),
-            blind_index_key=self.blind_index_key.get_secret_value(),
-        )

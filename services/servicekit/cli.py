@@ -1,10 +1,12 @@
-"""The command line every service shares: `python -m <service> [serve | seed-demo]`."""
+"""The command line every service shares: `python -m <service> [serve | seed-demo | <tool>]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -22,6 +24,26 @@ Seeder = Callable[[AsyncDatabase[dict[str, Any]], S], Awaitable[None]]
 
 
 SEEDS = "_seeds"
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A subcommand that works on the service's own database and exits with `run`'s code."""
+
+    name: str
+    help: str
+    run: Callable[[AsyncDatabase[dict[str, Any]], argparse.Namespace], Awaitable[int]]
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+async def _run_tool(
+    name: str, settings: ServiceSettings, tool: Tool, arguments: argparse.Namespace
+) -> int:
+    store = Store(url=settings.mongo_url, database=settings.database_name(name))
+    try:
+        return await tool.run(store.db, arguments)
+    finally:
+        await store.close()
 
 
 async def seed_once(
@@ -52,17 +74,25 @@ def service_main(
     settings_class: type[S],
     create_app: Callable[[S], web.Application],
     seeder: Seeder[S] | None = None,
+    tools: Sequence[Tool] = (),
 ) -> None:
-    """Parse the command line; serve the service, or seed its demo data."""
+    """Parse the command line; serve the service, seed its demo data, or run one of its tools."""
     parser = argparse.ArgumentParser(prog=f"python -m {name}")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the service (the default)")
     if seeder is not None:
         commands.add_parser("seed-demo", help="create the demo data (idempotent)")
+    for tool in tools:
+        tool_parser = commands.add_parser(tool.name, help=tool.help)
+        if tool.arguments is not None:
+            tool.arguments(tool_parser)
     arguments = parser.parse_args()
     settings = settings_class()
     configure_logging(name, settings.log_level, settings.log_format)
     if arguments.command == "seed-demo" and seeder is not None:
         asyncio.run(_seed(name, settings, seeder))
         return
+    for tool in tools:
+        if arguments.command == tool.name:
+            sys.exit(asyncio.run(_run_tool(name, settings, tool, arguments)))
     run(create_app(settings), settings)

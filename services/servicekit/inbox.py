@@ -146,16 +146,26 @@ class Inbox:
         return [message_id in known for message_id in message_ids]
 
     async def _record_many(self, documents: list[dict[str, Any]]) -> list[Exception | None]:
-        try:
-            await self._collection.insert_many(documents, ordered=False)
-        except BulkWriteError as failure:
-            if failure.details.get("writeConcernErrors"):
-                raise
-            results: list[Exception | None] = [None] * len(documents)
-            for error in failure.details.get("writeErrors", []):
-                if error.get("code") != DUPLICATE_KEY:
-                    results[error["index"]] = WriteError(
-                        error.get("errmsg", "inbox write failed"), error.get("code"), error
-                    )
-            return results
-        return [None] * len(documents)
+        return await insert_new(self._collection, documents)
+
+
+async def insert_new(
+    collection: AsyncCollection[dict[str, Any]], documents: list[dict[str, Any]]
+) -> list[Exception | None]:
+    """Insert unordered; per document, None or why it failed. An `_id` that is already stored
+    (a redelivered message) is not a failure: the document is there."""
+    if not documents:
+        return []
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as failure:
+        if failure.details.get("writeConcernErrors"):
+            raise
+        results: list[Exception | None] = [None] * len(documents)
+        for error in failure.details.get("writeErrors", []):
+            if error.get("code") != DUPLICATE_KEY:
+                results[error["index"]] = WriteError(
+                    error.get("errmsg", "write failed"), error.get("code"), error
+                )
+        return results
+    return [None] * len(documents)

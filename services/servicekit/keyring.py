@@ -237,3 +237,25 @@ class EncryptionSettings(BaseSettings):
     def make_blind_index(self) -> BlindIndex:
         """The blind index these settings configure."""
         return BlindIndex(base64.b64decode(self.blind_index_key.get_secret_value().strip()))
+
+
+class OptionalSealingKeys(BaseSettings):
+    """The same keys, optional at start-up; mix in where a service runs without them (and
+    refuses only what needs them): `class Settings(ServiceSettings, OptionalSealingKeys)`."""
+
+    model_config = SettingsConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    master_keys: SecretStr | None = Field(default=None, description="MASTER_KEYS.")
+    master_keys_file: Path | None = Field(default=None, description="MASTER_KEYS_FILE.")
+    blind_index_key: SecretStr | None = Field(default=None, description="BLIND_INDEX_KEY.")
+
+    def encryption(self) -> EncryptionSettings | None:
+        """The validated keys, or None when they are not configured."""
+        has_master = self.master_keys is not None or self.master_keys_file is not None
+        if not has_master or self.blind_index_key is None:
+            return None
+        return EncryptionSettings(
+            master_keys_file=self.master_keys_file,
+            master_keys=self.master_keys.get_secret_value() if self.master_keys else "",
+            blind_index_key=self.blind_index_key.get_secret_value(),
+        )

@@ -1,13 +1,16 @@
-"""Shipping technical log records to the logs service, without ever slowing the service down.
+"""Shipping log records to the logs service, without ever slowing the service down.
 
-`ship_processor` sits in the structlog chain after redaction. It copies each record (at or
-above `LOG_SHIP_LEVEL`) into the bounded buffer of this process's `LogShipper` and returns at
-once: it never blocks, never raises, and a full buffer drops the record and counts it in
-`log_records_dropped_total{service}`. The shipper, a background task of every `Service`,
-publishes the buffer as `logs.technical_records.v1` events of up to 500 records, at least every
-`LOG_SHIP_INTERVAL_SECONDS`. A batch that is not confirmed (broker down) is kept as it was,
-with its message id, and sent again until it is: so a record is shipped once, and a batch the
-broker did receive before failing to confirm is deduplicated by the consumer's inbox.
+`RecordShipper` is the one machinery: a bounded buffer that `offer` fills without blocking
+(a full buffer drops the record and counts it), and a background task that publishes the buffer
+as batch events of up to 500 records, at least every `LOG_SHIP_INTERVAL_SECONDS`. A batch that
+is not confirmed (broker down) is kept as it was, with its message id, and sent again until it
+is: so a record is shipped once, and a batch the broker did receive before failing to confirm
+is deduplicated by the consumer's inbox (and by the record ids `<message id>:<nnn>`).
+
+`LogShipper` ships technical records (`logs.technical_records.v1`): `ship_processor` sits in the
+structlog chain after redaction and copies each record (at or above `LOG_SHIP_LEVEL`) into the
+shipper of this process, counting drops in `log_records_dropped_total{service}`. The gateway
+ships its API request records with a `RecordShipper` of its own.
 
 Records written while the logs service handles shipped batches are never shipped, whichever
 service writes them: storing them would write more such records, a loop. What a record becomes
@@ -19,12 +22,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Mapping, MutableMapping
-from typing import Any
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any, Generic, TypeVar
 
 import structlog
-from pydantic import ValidationError
+from prometheus_client import Counter
+from pydantic import BaseModel, ValidationError
 
+from contracts.base import Event
+from contracts.gateway import ApiRequestsLogged
 from contracts.logs import MAX_RECORDS_PER_BATCH, TechnicalRecord, TechnicalRecordsShipped
 from servicekit.bus import Bus
 from servicekit.ids import new_id
@@ -37,6 +43,10 @@ log = structlog.get_logger("servicekit.logshipping")
 
 PUBLISH_TIMEOUT_SECONDS = 5.0
 FINAL_FLUSH_SECONDS = 2.0
+INGEST_TYPES = frozenset({TechnicalRecordsShipped.TYPE, ApiRequestsLogged.TYPE})
+"""Batches whose handling must not be shipped (the logs service storing them would loop)."""
+
+RecordT = TypeVar("RecordT", bound=BaseModel)
 
 _shippers: list[LogShipper] = []
 
@@ -52,7 +62,7 @@ def ship_processor(
 
 
 def _offer(method: str, event_dict: Mapping[str, Any]) -> None:
-    if event_dict.get("message_type") == TechnicalRecordsShipped.TYPE:
+    if event_dict.get("message_type") in INGEST_TYPES:
         return
     level = level_of(method, event_dict)
     shipper = _shipper_for(event_dict.get("service"))
@@ -68,28 +78,30 @@ def _shipper_for(service: Any) -> LogShipper | None:
     return _shippers[0] if _shippers else None
 
 
-class LogShipper:
-    """One service process's buffer of log records and the task that publishes it."""
+class RecordShipper(Generic[RecordT]):
+    """A bounded buffer of records and the task that publishes it in batch events."""
 
     def __init__(
         self,
         *,
-        service: str,
         bus: Bus,
-        level: str = "info",
+        record_model: type[RecordT],
+        batch_of: Callable[[list[RecordT]], Event],
+        dropped: Counter,
         capacity: int = 10_000,
         interval_seconds: float = 1.0,
         batch_size: int = MAX_RECORDS_PER_BATCH,
     ) -> None:
-        self.service = service
         self.bus = bus
-        self.min_level = LEVELS[level]
+        self.record_model = record_model
+        self.batch_of = batch_of
+        self.dropped = dropped
         self.capacity = capacity
         self.interval_seconds = interval_seconds
         self.batch_size = min(batch_size, MAX_RECORDS_PER_BATCH)
         self.shipped = 0
         """Records confirmed by the broker."""
-        self._buffer: deque[dict[str, Any]] = deque()
+        self._buffer: deque[Mapping[str, Any] | RecordT] = deque()
         self._pending: tuple[Outgoing, int] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -100,24 +112,15 @@ class LogShipper:
         """Records waiting to be shipped, besides a batch being retried."""
         return len(self._buffer)
 
-    def held(self) -> list[dict[str, Any]]:
+    def held(self) -> list[Mapping[str, Any] | RecordT]:
         """A copy of the buffered records, oldest first."""
         return list(self._buffer)
 
-    def attach(self) -> None:
-        """Receive the records of this process from now on."""
-        if self not in _shippers:
-            _shippers.append(self)
-
-    def detach(self) -> None:
-        """Stop receiving records."""
-        if self in _shippers:
-            _shippers.remove(self)
-
-    def offer(self, record: dict[str, Any]) -> None:
-        """Buffer a record, or drop and count it when the buffer is full (any thread)."""
+    def offer(self, record: Mapping[str, Any] | RecordT) -> None:
+        """Buffer a record (checked when its batch is built), or drop and count it when the
+        buffer is full; never blocks (any thread)."""
         if len(self._buffer) >= self.capacity:
-            LOG_RECORDS_DROPPED.labels(self.service).inc()
+            self.dropped.inc()
             return
         self._buffer.append(record)
         if len(self._buffer) == self.batch_size:
@@ -173,24 +176,62 @@ class LogShipper:
             self.shipped += count
             if self._failing:
                 self._failing = False
-                log.info("log_shipping_resumed", service=self.service)
+                log.info("log_shipping_resumed", batch=self.record_model.__name__)
 
     def _next_batch(self) -> tuple[Outgoing, int] | None:
-        records: list[TechnicalRecord] = []
+        records: list[RecordT] = []
         while self._buffer and len(records) < self.batch_size:
             try:
-                records.append(TechnicalRecord.model_validate(self._buffer.popleft()))
+                records.append(self.record_model.model_validate(self._buffer.popleft()))
             except ValidationError:
-                LOG_RECORDS_DROPPED.labels(self.service).inc()
+                self.dropped.inc()
         if not records:
             return None
-        batch = TechnicalRecordsShipped(records=records)
+        batch = self.batch_of(records)
         return self.bus.outgoing(batch, correlation_id=new_id("cor")), len(records)
 
     def _note_failure(self, failure: Exception) -> None:
         if not self._failing:
             self._failing = True
-            log.warning("log_shipping_paused", service=self.service, error=repr(failure))
+            log.warning(
+                "log_shipping_paused", batch=self.record_model.__name__, error=repr(failure)
+            )
+
+
+class LogShipper(RecordShipper[TechnicalRecord]):
+    """One service process's technical log records, fed by `ship_processor`."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        bus: Bus,
+        level: str = "info",
+        capacity: int = 10_000,
+        interval_seconds: float = 1.0,
+        batch_size: int = MAX_RECORDS_PER_BATCH,
+    ) -> None:
+        super().__init__(
+            bus=bus,
+            record_model=TechnicalRecord,
+            batch_of=lambda records: TechnicalRecordsShipped(records=records),
+            dropped=LOG_RECORDS_DROPPED.labels(service),
+            capacity=capacity,
+            interval_seconds=interval_seconds,
+            batch_size=batch_size,
+        )
+        self.service = service
+        self.min_level = LEVELS[level]
+
+    def attach(self) -> None:
+        """Receive the records of this process from now on."""
+        if self not in _shippers:
+            _shippers.append(self)
+
+    def detach(self) -> None:
+        """Stop receiving records."""
+        if self in _shippers:
+            _shippers.remove(self)
 
 
 def shipper_for(service: str, bus: Bus, settings: ServiceSettings) -> LogShipper:

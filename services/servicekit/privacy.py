@@ -33,7 +33,9 @@ from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.messages import MessageContext
 from servicekit.outbox import OutboxRelay, with_outbox
+from servicekit.receipts import ReceiptSigner, to_millisecond
 from servicekit.router import Router
+from servicekit.settings import ServiceSettings
 
 RECEIPTS = "_privacy_receipts"
 
@@ -65,6 +67,32 @@ SubjectCommand = LocateSubject | ExportSubject | EraseSubject | RestrictSubject 
 Action = Callable[[Any], Awaitable[tuple[list[CategoryOutcome], dict[str, Any] | None]]]
 
 
+class MissingSigningKey(RuntimeError):
+    """A data-owning service started without its receipt signing key."""
+
+
+def receipt_signer(service: str, settings: ServiceSettings) -> ReceiptSigner:
+    """The service's receipt signer from `RECEIPT_SIGNING_KEY`; a clear error when it is unset."""
+    if settings.receipt_signing_key is None:
+        raise MissingSigningKey(
+            f"{service} joins the privacy fan-out and needs RECEIPT_SIGNING_KEY: its own Ed25519"
+            " key, base64 of 32 raw bytes (servicekit.receipts.generate_signing_key)"
+        )
+    return ReceiptSigner.from_secret(settings.receipt_signing_key.get_secret_value())
+
+
+def inventory_announcement(
+    service: str, inventory: list[DataCategory], signer: ReceiptSigner
+) -> InventoryAnnounced:
+    """The inventory with the public key the service's receipts verify against."""
+    return InventoryAnnounced(
+        service=service,
+        categories=inventory,
+        receipt_public_key=signer.public_key,
+        receipt_key_id=signer.key_id,
+    )
+
+
 def join_privacy(
     *,
     router: Router,
@@ -74,6 +102,7 @@ def join_privacy(
     db: AsyncDatabase[dict[str, Any]],
     bus: Bus,
     relay: OutboxRelay,
+    signer: ReceiptSigner,
 ) -> None:
     """Register the privacy commands and inventory requests of a data-owning service."""
     receipts = db[RECEIPTS]
@@ -95,7 +124,7 @@ def join_privacy(
                 raise
             log.error("privacy_task_failed", action=action, error=repr(failure))
             error = f"{type(failure).__name__}: the service could not complete the task"
-        result = PrivacyTaskCompleted(
+        unsigned = PrivacyTaskCompleted(
             request_id=command.request_id,
             task_id=command.task_id,
             service=service,
@@ -104,8 +133,9 @@ def join_privacy(
             outcomes=outcomes,
             export=export,
             error=error,
-            completed_at=utcnow(),
+            completed_at=to_millisecond(utcnow()),
         )
+        result = signer.sign(unsigned)
         receipt = {
             "_id": command.task_id,
             "request_id": command.request_id,
@@ -113,6 +143,8 @@ def join_privacy(
             "succeeded": error is None,
             "outcomes": [o.model_dump(mode="json") for o in outcomes],
             "completed_at": result.completed_at,
+            "signature": result.signature,
+            "key_id": result.key_id,
         }
         outgoing = bus.outgoing(result, correlation_id=context.correlation_id)
         try:
@@ -154,7 +186,7 @@ def join_privacy(
         await run_task(command, context, PrivacyAction.RECTIFY, work)
 
     async def announce(_event: InventoryRequested, _context: MessageContext) -> None:
-        await bus.publish(InventoryAnnounced(service=service, categories=inventory))
+        await bus.publish(inventory_announcement(service, inventory, signer))
 
     router.on(LocateSubject, locate)
     router.on(ExportSubject, export)

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.privacy import DataCategory, InventoryAnnounced
+from contracts.privacy import DataCategory
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.consumer import Consumer
@@ -22,7 +22,13 @@ from servicekit.http import READINESS, SERVICE_NAME, add_ops_routes, observe
 from servicekit.inbox import Inbox
 from servicekit.logshipping import LogShipper, shipper_for
 from servicekit.outbox import OutboxRelay
-from servicekit.privacy import PrivacyHandler, join_privacy
+from servicekit.privacy import (
+    PrivacyHandler,
+    inventory_announcement,
+    join_privacy,
+    receipt_signer,
+)
+from servicekit.receipts import ReceiptSigner
 from servicekit.router import Router
 from servicekit.settings import ServiceSettings
 from servicekit.store import Document, Store
@@ -54,6 +60,8 @@ class Service:
     """Run once the consumer stopped (close clients of third parties)."""
     log_shipper: LogShipper | None = None
     """Ships this process's log records to the logs service while the service runs."""
+    receipt_signer: ReceiptSigner | None = None
+    """Signs the privacy results of a data-owning service (set by `join_privacy`)."""
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings, *, stateless: bool = False) -> Service:
@@ -82,8 +90,12 @@ class Service:
         return self.relay
 
     def join_privacy(self, inventory: list[DataCategory], handler: PrivacyHandler) -> None:
-        """Become a data-owning service: announce the inventory, answer privacy commands."""
+        """Become a data-owning service: announce the inventory, answer privacy commands.
+
+        Needs `RECEIPT_SIGNING_KEY` (this service's own Ed25519 key) to sign its results.
+        """
         self.inventory = inventory
+        self.receipt_signer = receipt_signer(self.name, self.settings)
         join_privacy(
             router=self.router,
             service=self.name,
@@ -92,6 +104,7 @@ class Service:
             db=self.db,
             bus=self.bus,
             relay=self.outbox,
+            signer=self.receipt_signer,
         )
 
     async def readiness(self) -> dict[str, bool]:
@@ -141,8 +154,9 @@ class Service:
             jobs.append(self._prune_inbox(inbox))
         tasks = [asyncio.create_task(job) for job in jobs]
         shipper.attach()
-        if self.inventory:
-            await self.bus.publish(InventoryAnnounced(service=self.name, categories=self.inventory))
+        if self.inventory and self.receipt_signer is not None:
+            announcement = inventory_announcement(self.name, self.inventory, self.receipt_signer)
+            await self.bus.publish(announcement)
         for step in self.after_start:
             await step()
         log.info("service_started", namespace=self.settings.bus_namespace)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,11 @@ class ServiceSettings(BaseSettings):
     )
     log_ship_interval_seconds: float = Field(
         default=1.0, gt=0, le=60, description="Longest wait before buffered records are shipped."
+    )
+    receipt_signing_key: SecretStr | None = Field(
+        default=None,
+        description="This service's own Ed25519 key for signing privacy receipts: base64 of"
+        " 32 raw bytes. Required in every service that joins the privacy fan-out.",
     )
 
     def database_name(self, service: str) -> str:

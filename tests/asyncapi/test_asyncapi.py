@@ -19,6 +19,7 @@ import yaml
 from accounts_examples import ACCOUNTS_EXAMPLES
 from log_query_examples import LOG_QUERY_EXAMPLES
 from logs_examples import LOGS_EXAMPLES
+from policy_examples import POLICY_EXAMPLES
 from provisioning_examples import PROVISIONING_EXAMPLES
 
 from contracts import ALL_CONTRACTS, Contract, Event
@@ -109,19 +110,6 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "accounts.verify_api_key.v1": {"api_key": "sk_test_0123456789abcdef"},
     "error.v1": {"code": "not_found", "message": "No such request."},
-    "gateway.api_request_logged.v1": {
-        "request_id": "req_1",
-        "partner_id": "ptn_1",
-        "key_id": "key_1",
-        "method": "POST",
-        "route": "/v1/orders/{id}",
-        "path": "/v1/orders/ord_1",
-        "status": 201,
-        "duration_ms": 12.5,
-        "ip": "203.0.113.7",
-        "user_agent": "curl/8.5.0",
-        "received_at": WHEN,
-    },
     "privacy.erase_subject.v1": {
         "request_id": "dsr_1",
         "task_id": "tsk_1",
@@ -147,6 +135,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                 "actions": ["locate", "export", "erase", "rectify"],
             }
         ],
+        "receipt_public_key": "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=",
+        "receipt_key_id": "ed25519:2f1c9a0b7d3e4f56",
     },
     "privacy.inventory_requested.v1": {},
     "privacy.list_requests.v1": {"partner_id": "ptn_1", "limit": 20, "cursor": "cur_1"},
@@ -185,11 +175,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "outcomes": [{"category": "contact_people", "records": 1, "disposition": "exported"}],
         "export": {"contact_people": [{"name": "Ada", "email": "ada@example.com"}]},
         "completed_at": WHEN,
+        "signature": "c2lnbmF0dXJlIG9mIHRoZSBjYW5vbmljYWwgcmVjZWlwdA==",
+        "key_id": "ed25519:2f1c9a0b7d3e4f56",
     },
     **ACCOUNTS_EXAMPLES,
     **PROVISIONING_EXAMPLES,
     **LOG_QUERY_EXAMPLES,
     **LOGS_EXAMPLES,
+    **POLICY_EXAMPLES,
 }
 """One real instance of each contract (its JSON input); a new contract needs one here."""
 
@@ -537,8 +530,9 @@ def test_validator_rejects_what_the_models_reject(document: dict[str, Any]) -> N
     bad_iccid = {**EXAMPLES["privacy.erase_subject.v1"], "subject": {"iccid": "12345"}}
     errors = _errors(document, erase, bad_iccid)
     assert any(error.startswith("$.subject.iccid:") for error in errors)
-    logged = document["components"]["messages"]["gateway.api_request_logged.v1"]["payload"]
-    bad_status = {**EXAMPLES["gateway.api_request_logged.v1"], "status": 700}
+    logged = document["components"]["messages"]["gateway.api_requests_logged.v1"]["payload"]
+    example = EXAMPLES["gateway.api_requests_logged.v1"]
+    bad_status = {"records": [{**example["records"][0], "status": 700}]}
     assert any("maximum" in error for error in _errors(document, logged, bad_status))
     principal = document["components"]["messages"]["accounts.principal.v1"]["payload"]
     bad_scope = {**EXAMPLES["accounts.principal.v1"], "scopes": ["everything"]}

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from contracts.catalogue import Coverage, ListPackages, Package, Region
 from provisioning import catalogue_store
@@ -16,6 +16,7 @@ from provisioning.catalogue import seed_if_empty
 from provisioning.regions import ALL_COUNTRIES, REGION_COUNTRIES, regions_of, uncovered_countries
 from provisioning.seed import demo_catalogue, seed_catalogue
 from provisioning.settings import ProvisioningSettings
+from servicekit.receipts import generate_signing_key
 
 
 def test_every_country_belongs_to_a_region() -> None:
@@ -99,7 +100,8 @@ def test_a_package_refuses_an_unknown_country() -> None:
 
 def test_provisioning_answers_the_catalogue_queries() -> None:
     """The composition root wires the catalogue's two queries."""
-    service = create_service(ProvisioningSettings())
+    settings = ProvisioningSettings(receipt_signing_key=SecretStr(generate_signing_key()))
+    service = create_service(settings)
     assert {"provisioning.list_packages.v1", "provisioning.get_package.v1"} <= set(
         service.router.answers
     )

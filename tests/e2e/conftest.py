@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from devstack.run import dev_secrets, provider_env, seed_demo
+from devstack.run import dev_secrets, process_env, provider_env, seed_demo
 from e2e_support import Platform
 from pymongo import AsyncMongoClient
 
@@ -22,6 +22,8 @@ DATA_OWNERS = ["accounts", "provisioning", "logs"]
 SERVICES = [*DATA_OWNERS, "privacy", "gateway"]
 SIMULATOR = "providersim"
 """The network-provider simulator: a process like the services, but not on the bus."""
+SMTP_SINK = "smtp"
+"""The dev stack's SMTP sink (`python -m devstack smtp`): what services email, over HTTP."""
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +52,22 @@ async def platform(
     knows every data owner."""
     logs_dir = tmp_path_factory.mktemp("platform-logs")
     seed_demo(platform_env)
-    ports = {name: free_port() for name in [*SERVICES, SIMULATOR]}
+    ports = {name: free_port() for name in [*SERVICES, SIMULATOR, SMTP_SINK]}
     env = {**platform_env, **provider_env(ports[SIMULATOR], ports["provisioning"])}
+    env["SMTP_PORT"] = str(free_port())
     processes = {
         name: ServiceProcess(
-            ["-m", name], {**env, "HTTP_PORT": str(ports[name])}, logs_dir / f"{name}.log"
+            ["-m", name],
+            {**process_env(name, env), "HTTP_PORT": str(ports[name])},
+            logs_dir / f"{name}.log",
         )
         for name in [*SERVICES, SIMULATOR]
     }
+    processes[SMTP_SINK] = ServiceProcess(
+        ["-m", "devstack", SMTP_SINK],
+        {**env, "HTTP_PORT": str(ports[SMTP_SINK])},
+        logs_dir / f"{SMTP_SINK}.log",
+    )
     running = Platform(
         namespace=platform_env["BUS_NAMESPACE"],
         env=env,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from logs_privacy_support import LogsHarness, by_category, sample_agent, sample_ip, task
 
-from contracts.gateway import ApiRequestLogged
+from contracts.gateway import ApiRequestRecord, ApiRequestsLogged
 from contracts.logs import TechnicalRecord, TechnicalRecordsShipped
 from contracts.privacy import EraseSubject, SubjectRef
 from logs.store import API_REQUESTS, TECHNICAL
@@ -19,7 +19,7 @@ async def test_erasure_reaches_what_ingest_stored(harness: LogsHarness) -> None:
     """An API request and a failed sign-in (email in mixed case, no user) from one address,
     ingested over the bus, are erased by IP and email: nothing of them is left."""
     ip, agent, email = sample_ip(), sample_agent(), "Mixed.Case@Example.com"
-    request = ApiRequestLogged(
+    request = ApiRequestRecord(
         request_id=new_id("req"),
         method="POST",
         route="/v1/orders",
@@ -39,7 +39,7 @@ async def test_erasure_reaches_what_ingest_stored(harness: LogsHarness) -> None:
         ip=ip,
         user_agent=agent,
     )
-    await harness.caller.bus.publish(request)
+    await harness.caller.bus.publish(ApiRequestsLogged(records=[request]))
     await harness.caller.bus.publish(TechnicalRecordsShipped(records=[sign_in]))
 
     async def stored() -> bool:

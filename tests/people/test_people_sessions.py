@@ -24,6 +24,7 @@ from contracts.dashboard import (
     VerifySession,
 )
 from contracts.identity import ClosePartner, PartnerView
+from servicekit.receipts import generate_signing_key
 from servicekit.settings import ServiceSettings
 
 DEFAULT_TTL = timedelta(minutes=12 * 60)
@@ -174,7 +175,7 @@ async def test_the_composition_root_answers_every_people_request(
 ) -> None:
     """`create_service` registers the partner, people and login answers."""
     base = ServiceSettings(amqp_url=amqp_url, mongo_url=mongo_url)
-    service = create_service(accounts_settings(base))
+    service = create_service(accounts_settings(base, receipt_signing_key=generate_signing_key()))
     expected = {
         "accounts.create_partner.v1",
         "accounts.update_partner.v1",

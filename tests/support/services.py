@@ -9,6 +9,7 @@ import aio_pika
 from aiohttp.test_utils import TestServer
 from pymongo import AsyncMongoClient
 
+from servicekit.receipts import generate_signing_key
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
 from servicekit.topology import Topology, delete_namespace
@@ -26,6 +27,7 @@ def fast_settings(amqp_url: str, mongo_url: str, **overrides: object) -> Service
         "outbox_poll_seconds": 0.2,
         "prefetch": 16,
         "log_format": "json",
+        "receipt_signing_key": generate_signing_key(),
     }
     values.update(overrides)
     return ServiceSettings.model_validate(values)
