@@ -107,6 +107,14 @@ class PrivacyHandlers:
         if not services:
             raise ServiceError("unavailable", "no data-owning service has registered yet")
         request_id = new_id("dsr")
+        subject = request.subject.model_dump(mode="json", exclude_none=True)
+        key = store.open_key(request.partner_id, request.type.value, subject, request.changes)
+        linked = await store.claim_open(self.db, key, request_id)
+        if linked is not None:
+            found = await self.db[store.REQUESTS].find_one({"_id": linked})
+            if found is not None:
+                log.info("privacy_request_linked", request_id=linked)
+                return view_of(found)
         now = utcnow()
         tasks: dict[str, dict[str, Any]] = {}
         commands: list[Outgoing] = []
@@ -125,7 +133,7 @@ class PrivacyHandlers:
             "_id": request_id,
             "partner_id": request.partner_id,
             "type": request.type.value,
-            "subject": request.subject.model_dump(mode="json", exclude_none=True),
+            "subject": subject,
             "status": RequestStatus.IN_PROGRESS.value,
             "created_at": now,
             "tasks": tasks,

@@ -75,4 +75,5 @@ async def close_if_answered(db: Db, request_id: str) -> RequestStatus | None:
         {"_id": request_id, "status": RequestStatus.IN_PROGRESS.value},
         {"$set": {"status": final.value, "completion": {"at": utcnow()}}},
     )
+    await store.release_open(db, request_id)
     return final

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from contracts.privacy import DataCategory
 
 REQUESTS = "requests"
+OPEN_REQUESTS = "open_requests"
+"""One document per open request, keyed by what makes two requests the same (partner, type,
+subject, changes): a duplicate of an open request is linked to it, not run twice."""
 REGISTRY = "inventory_registry"
 EXPORTS = "exports"
 
@@ -22,6 +29,7 @@ async def create_indexes(db: Db) -> None:
     Not a compound index with `_id`: nx-27017 then fails every write (decision 0002).
     """
     await db[REQUESTS].create_index("partner_id")
+    await db[OPEN_REQUESTS].create_index("request_id")
 
 
 async def registered_services(db: Db) -> list[str]:
@@ -45,3 +53,52 @@ async def register_inventory(
 async def record_of_processing(db: Db) -> list[Mapping[str, Any]]:
     """Every registered service with its categories: the record of processing."""
     return [doc async for doc in db[REGISTRY].find({}).sort("_id", 1)]
+
+
+CLAIM_WAIT_SECONDS = 2.0
+CLAIM_WAIT_POLLS = 20
+
+
+def open_key(partner_id: str, request_type: str, subject: dict[str, Any], changes: Any) -> str:
+    """What makes two requests the same: who asks, what, about whom (and the new values)."""
+    terms = {"partner": partner_id, "type": request_type, "subject": subject, "changes": changes}
+    canonical = json.dumps(terms, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim_open(db: Db, key: str, request_id: str) -> str | None:
+    """Claim `key` for a new request; the id of the open request that holds it, if another.
+
+    A key left by a request that was never stored (a crash between the two writes) or that is
+    no longer open is taken over."""
+    try:
+        await db[OPEN_REQUESTS].insert_one({"_id": key, "request_id": request_id})
+        return None
+    except DuplicateKeyError:
+        pass
+    held = await db[OPEN_REQUESTS].find_one({"_id": key})
+    holder = held["request_id"] if held is not None else None
+    if holder is not None:
+        request = await _stored(db, holder)
+        if request is not None and request["status"] in ("pending", "in_progress"):
+            return str(holder)
+    await db[OPEN_REQUESTS].update_one(
+        {"_id": key}, {"$set": {"request_id": request_id}}, upsert=True
+    )
+    return None
+
+
+async def _stored(db: Db, request_id: str) -> dict[str, Any] | None:
+    """The request, waiting briefly for one whose claim was just made (its twin stores it a
+    moment after claiming); None if it never appears (its writer crashed in between)."""
+    for _ in range(CLAIM_WAIT_POLLS):
+        request = await db[REQUESTS].find_one({"_id": request_id}, {"status": 1})
+        if request is not None:
+            return request
+        await asyncio.sleep(CLAIM_WAIT_SECONDS / CLAIM_WAIT_POLLS)
+    return None
+
+
+async def release_open(db: Db, request_id: str) -> None:
+    """The request is closed: a new one with the same terms runs again."""
+    await db[OPEN_REQUESTS].delete_many({"request_id": request_id})
