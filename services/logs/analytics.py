@@ -18,9 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from contracts.accounts import Actor
 from contracts.log_queries import (
     MAX_QUERY_PERIOD_DAYS,
@@ -45,16 +42,6 @@ SUBJECT_FIELD = {
 """For each kind of restricted subject, the record field that identifies it."""
 ORDER_SUBJECT_KINDS: tuple[str, ...] = ("partner_id",)
 """Order facts identify a partner only."""
-
-
-class AnalyticsSettings(BaseSettings):
-    """How large a group must be to be reported (`ANALYTICS_MIN_GROUP_SIZE`)."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
-
-    analytics_min_group_size: int = Field(
-        default=5, ge=2, le=1000, description="k: the fewest distinct partners a group reports."
-    )
 
 
 def checked_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -172,9 +159,9 @@ ORDER_PROJECTION = {"_id": 0, "partner_id": 1, "package_id": 1, "countries": 1, 
 class UsageAnalyticsQueries:
     """The request/reply handler of usage analytics."""
 
-    def __init__(self, db: Db, settings: AnalyticsSettings) -> None:
+    def __init__(self, db: Db, min_group_size: int) -> None:
         self.db = db
-        self.min_group_size = settings.analytics_min_group_size
+        self.min_group_size = min_group_size
 
     async def get_usage_analytics(
         self, query: GetUsageAnalytics, _context: MessageContext

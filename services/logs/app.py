@@ -31,7 +31,7 @@ def create_service(settings: LogsSettings) -> Service:
     handlers = LogsHandlers(writer)
     service.router.on(ApiRequestsLogged, handlers.api_requests_logged)
     service.router.on(TechnicalRecordsShipped, handlers.technical_records_shipped)
-    register_queries(service)
+    register_queries(service, settings.analytics_min_group_size)
     service.join_privacy(INVENTORY, LogsPrivacy(service.db, vault))
     retention.register(service, settings)
     return service

@@ -30,7 +30,7 @@ from contracts.log_queries import (
 )
 from contracts.orders import OrderCompleted
 from logs import order_facts, store
-from logs.analytics import AnalyticsSettings, UsageAnalyticsQueries, checked_period, day_of
+from logs.analytics import UsageAnalyticsQueries, checked_period, day_of
 from logs.order_facts import OrderFacts
 from logs.store import Db
 from servicekit.errors import ServiceError
@@ -230,15 +230,13 @@ class LogQueries:
         )
 
 
-def register(service: Service, analytics: AnalyticsSettings | None = None) -> None:
-    """Answer usage, ops search and analytics queries, and keep order facts.
-
-    `analytics` defaults to the environment (`ANALYTICS_MIN_GROUP_SIZE`).
-    """
+def register(service: Service, min_group_size: int) -> None:
+    """Answer usage, ops search and analytics queries (groups of fewer than `min_group_size`
+    partners suppressed), and keep order facts."""
     queries = LogQueries(service.db)
     service.router.answer(GetApiUsage, queries.get_api_usage)
     service.router.answer(SearchLogs, queries.search_logs)
-    usage_analytics = UsageAnalyticsQueries(service.db, analytics or AnalyticsSettings())
+    usage_analytics = UsageAnalyticsQueries(service.db, min_group_size)
     service.router.answer(GetUsageAnalytics, usage_analytics.get_usage_analytics)
     facts = OrderFacts(service.db)
     service.router.on(OrderCompleted, facts.order_completed)

@@ -16,6 +16,13 @@ class LogsSettings(ServiceSettings, OptionalSealingKeys):
         description="Most handler calls (messages) one group-committed write carries.",
     )
 
+    analytics_min_group_size: int = Field(
+        default=5,
+        ge=2,
+        le=1000,
+        description="ANALYTICS_MIN_GROUP_SIZE: k, the fewest distinct partners a reported"
+        " analytics group has (smaller groups are suppressed).",
+    )
     logs_ttl_indexes: bool = Field(
         default=False,
         description="LOGS_TTL_INDEXES: also let the store expire log records by TTL indexes on"

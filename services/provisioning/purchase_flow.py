@@ -18,10 +18,10 @@ order.failed), idempotently on the purchase id.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import structlog
+from pymongo import ReturnDocument
 
 from contracts.base import Contract
 from contracts.ledger import (
@@ -48,7 +48,7 @@ from provisioning.provider import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from provisioning.purchase_store import Document, Kind, State, transition
+from provisioning.purchase_store import Document, Kind, State, last_change, transition
 from provisioning.purchases import PROVISIONING
 from provisioning.store import ORDERS, Db
 from provisioning.webhooks import Webhooks, enqueue_delivery
@@ -257,12 +257,16 @@ class PurchaseFlow:
         outgoing = [self._outgoing(message) for message in messages]
         if outgoing:
             update = add_outbox(update, *outgoing)
-        result = await self.db[ORDERS].update_one(
-            {"_id": purchase["_id"], "state": purchase["state"]}, update
+        moved = await self.db[ORDERS].find_one_and_update(
+            {"_id": purchase["_id"], "state": purchase["state"]},
+            update,
+            return_document=ReturnDocument.AFTER,
         )
-        if result.modified_count and outgoing:
-            self.kick()
-        current = await self._find(purchase["_id"])
+        if moved is not None:
+            if outgoing:
+                self.kick()
+            return moved
+        current = await self._find(purchase["_id"])  # a concurrent copy moved it first
         assert current is not None  # purchases are deleted only after seven years
         return current
 
@@ -276,7 +280,7 @@ class PurchaseFlow:
             return
         state = purchase["state"]
         if state == State.COMPLETED:
-            completed_at = at_of(purchase)
+            completed_at = last_change(purchase)
             payload: Any = OrderCompletedPayload(
                 order_id=purchase["_id"],
                 package_id=purchase["package_id"],
@@ -290,7 +294,7 @@ class PurchaseFlow:
             payload = OrderFailedPayload(
                 order_id=purchase["_id"],
                 reason=purchase["failure"]["reason"],
-                failed_at=at_of(purchase),
+                failed_at=last_change(purchase),
             )
             event_type = WebhookEventType.ORDER_FAILED
         else:
@@ -312,9 +316,3 @@ class PurchaseFlow:
 
 def _failure(reason: FailureReason, message: str, *, funds_returned: bool) -> Document:
     return {"reason": reason.value, "message": message, "funds_returned": funds_returned}
-
-
-def at_of(purchase: Document) -> datetime:
-    """When the purchase last changed."""
-    moments: list[datetime] = [t["at"] for t in purchase["transitions"]]
-    return max(moments)

@@ -81,6 +81,12 @@ def body_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def last_change(document: Document) -> datetime:
+    """When the purchase last changed: its last transition's time."""
+    moments: list[datetime] = [t["at"] for t in document["transitions"]]
+    return max(moments)
+
+
 def transition(step: PurchaseStep, at: datetime) -> Document:
     """A recorded step."""
     return {"step": step.value, "at": at}
@@ -149,7 +155,7 @@ def _common(document: Document) -> dict[str, Any]:
         "failure": Failure.model_validate(failure) if failure else None,
         "transitions": [Transition.model_validate(t) for t in document["transitions"]],
         "created_at": document["created_at"],
-        "updated_at": max(t["at"] for t in document["transitions"]),
+        "updated_at": last_change(document),
     }
 
 

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 from log_query_support import MIN_GROUP_SIZE, Logs
 
-from logs.analytics import AnalyticsSettings
 from logs.queries import register
 from servicekit.crypto import BlindIndex, LocalMasterKeys
 from servicekit.keyring import EncryptionSettings
@@ -22,7 +21,7 @@ async def logs(amqp_url: str, mongo_url: str) -> AsyncIterator[Logs]:
     """Logs answering usage, search and analytics (k = 3), and a caller on the bus."""
     async with fresh_namespace(amqp_url, mongo_url, ["logs", "caller"]) as base:
         service = Service.create("logs", base)
-        register(service, AnalyticsSettings(analytics_min_group_size=MIN_GROUP_SIZE))
+        register(service, MIN_GROUP_SIZE)
         caller = Service.create("caller", base, stateless=True)
         keys = EncryptionSettings(
             master_keys=LocalMasterKeys.generate(), blind_index_key=BlindIndex.generate_key()

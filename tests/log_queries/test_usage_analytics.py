@@ -13,7 +13,7 @@ from contracts.accounts import Actor
 from contracts.log_queries import GetUsageAnalytics, UsageAnalytics
 from contracts.money import Money
 from contracts.orders import OrderCompleted
-from logs.analytics import AnalyticsSettings
+from logs.settings import LogsSettings
 from logs.order_facts import ORDER_FACTS
 from servicekit.errors import RemoteCallError
 from servicekit.ids import new_id
@@ -178,9 +178,9 @@ async def test_a_period_over_93_days_is_an_invalid_request(logs: Logs) -> None:
 def test_k_comes_from_the_environment_and_defaults_to_5(monkeypatch: pytest.MonkeyPatch) -> None:
     """ANALYTICS_MIN_GROUP_SIZE sets k; without it k is 5; below 2 it is refused."""
     monkeypatch.delenv("ANALYTICS_MIN_GROUP_SIZE", raising=False)
-    assert AnalyticsSettings().analytics_min_group_size == 5
+    assert LogsSettings().analytics_min_group_size == 5
     monkeypatch.setenv("ANALYTICS_MIN_GROUP_SIZE", "10")
-    assert AnalyticsSettings().analytics_min_group_size == 10
+    assert LogsSettings().analytics_min_group_size == 10
     monkeypatch.setenv("ANALYTICS_MIN_GROUP_SIZE", "1")
     with pytest.raises(ValueError, match="analytics_min_group_size"):
-        AnalyticsSettings()
+        LogsSettings()
