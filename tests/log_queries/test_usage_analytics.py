@@ -13,8 +13,8 @@ from contracts.accounts import Actor
 from contracts.log_queries import GetUsageAnalytics, UsageAnalytics
 from contracts.money import Money
 from contracts.orders import OrderCompleted
-from logs.settings import LogsSettings
 from logs.order_facts import ORDER_FACTS
+from logs.settings import LogsSettings
 from servicekit.errors import RemoteCallError
 from servicekit.ids import new_id
 from support.waiting import eventually
