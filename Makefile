@@ -14,7 +14,7 @@ help:
 	@echo "make test       the whole test suite against RabbitMQ and the embedded store"
 	@echo "make check      lint, format check, types, import contracts, AsyncAPI drift"
 	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
-	@echo "make bench      orders/s and p50/p99 through the gateway, then log ingest against raw inserts"
+	@echo "make bench      orders/s and p50/p99 through the gateway, log ingest against raw inserts, erasures end to end"
 	@echo "make bench-bus  servicekit publish+consume throughput against raw aio-pika"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -41,18 +41,20 @@ check: venv
 	$(VENV)/bin/ruff check services deploy tests
 	$(VENV)/bin/ruff format --check services deploy tests
 	$(VENV)/bin/mypy services deploy/devstack deploy/asyncapi.py deploy/bench_orders.py \
-		deploy/bench_logs.py
+		deploy/bench_logs.py deploy/bench_privacy.py
 	$(VENV)/bin/lint-imports
 	$(PY) deploy/asyncapi.py --check
 
 asyncapi: venv
 	$(PY) deploy/asyncapi.py
 
-# ARGS passes options to the order benchmark, LOGS_ARGS to the log-ingest one, e.g.
-# `make bench ARGS="--orders 5000 --concurrency 64" LOGS_ARGS="--api-records 50000"`.
+# ARGS passes options to the order benchmark, LOGS_ARGS to the log-ingest one, PRIVACY_ARGS
+# to the erasure one, e.g. `make bench ARGS="--orders 5000 --concurrency 64"
+# LOGS_ARGS="--api-records 50000" PRIVACY_ARGS="--burst 100 --log-records 10000,100000"`.
 bench: venv
 	$(PY) deploy/bench_orders.py $(ARGS)
 	$(PY) deploy/bench_logs.py $(LOGS_ARGS)
+	$(PY) deploy/bench_privacy.py $(PRIVACY_ARGS)
 
 bench-bus: venv
 	$(PY) -m devstack rabbitmq

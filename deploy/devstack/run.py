@@ -20,6 +20,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
 from accounts.apikeys import generate as generate_api_key
+from privacy.export_links import generate_link_key
 from servicekit.crypto import BlindIndex, LocalMasterKeys
 from servicekit.receipts import generate_signing_key
 
@@ -75,6 +76,7 @@ def dev_secrets(saved: dict[str, str] | None = None) -> dict[str, str]:
         "MASTER_KEYS": LocalMasterKeys.generate,
         "BLIND_INDEX_KEY": BlindIndex.generate_key,
         "PROVIDER_CALLBACK_SECRET": _webhook_secret,
+        "EXPORT_LINK_KEY": generate_link_key,
         **{receipt_key_name(owner): generate_signing_key for owner in DATA_OWNERS},
     }
     known = saved or {}

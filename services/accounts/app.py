@@ -26,7 +26,11 @@ def create_service(settings: AccountsSettings) -> Service:
     keys.register(service, settings)
     billing_handlers.register(service, ledger, vault)
     policy_notices.register(service, vault)
-    service.join_privacy(INVENTORY, AccountsPrivacy(service.db, vault))
+    service.join_privacy(
+        INVENTORY,
+        AccountsPrivacy(service.db, vault),
+        identifiers=["partner_id", "user_id", "email", "phone", "ip"],
+    )
     return service
 
 

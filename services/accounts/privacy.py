@@ -10,10 +10,27 @@ the identifiers were looked up in.
   under the contract while its account is open, and erased (key shredded) once it is
   closed, with all its people. Ledger entries are retained under the legal obligation for
   7 years after the latest of them; they carry no name, email or phone.
+- Erase again (`erase_indexed`, a reapply run after a restore): the same lookups and erasure
+  from the ledger entry: emails and phones by blind index, user and partner ids by value. An
+  IP address is held here in plaintext without a blind index, so login history and throttle
+  entries reachable only by IP are not found again (see `accounts.subjects`).
+- Late messages: none. Accounts takes in people's data only through request/reply commands
+  of a live caller (the gateway, the dashboard): new processing, never buffered or replayed
+  after the fact (a redelivery is answered from the inbox, not applied again).
 - Restrict (or object): people and partners found are flagged, and the person's blind
   indexes go into the restriction register, so they are not added to new processing;
   lifting removes both.
 - Rectify: see `accounts.subject_rectification`.
+
+Scope: a partner's request (`scope` = its id) reaches only the data that partner controls:
+its own identity, billing profile, API keys and ledger (when the subject's `partner_id` is
+its own id; a `partner_id` naming another partner touches nothing), its contact people and
+dashboard users, their sessions and the login history recorded under it. Another partner's
+people with the same email or phone, ops users (who have no partner), and the restriction
+register and sign-in throttle (kept per person across every partner, with no partner of
+their own) are out of its scope: a partner's restriction flags its own records but writes
+no register entry, which would stop every partner adding the person. Without a scope (ops,
+or a person about themselves) every partner's records are reached.
 """
 
 from __future__ import annotations
@@ -36,8 +53,10 @@ from accounts.subject_rectification import (
     validated,
 )
 from accounts.subjects import SubjectFinder, SubjectRecords, person_keys
+from contracts.erasure_ledger import ErasedIdentifier
 from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
 from servicekit.clock import utcnow
+from servicekit.erasures import IndexedSubject
 from servicekit.vault import Vault
 
 Clock = Callable[[], datetime]
@@ -76,31 +95,44 @@ class AccountsPrivacy:
         self.finder = SubjectFinder(db, vault)
         self.people = People(db, vault)
 
-    async def locate(self, subject: SubjectRef) -> list[CategoryOutcome]:
+    async def locate(self, subject: SubjectRef, *, scope: str | None) -> list[CategoryOutcome]:
         """How many records of each category are held about the subject."""
-        records = await self.finder.find(subject, whole_closed_partners=True)
+        records = await self.finder.find(subject, whole_closed_partners=True, scope=scope)
         held = records.held()
         found = [outcome(category, n, Disposition.FOUND) for category, n in held.items()]
         return found or none_held(records.searched)
 
-    async def export(self, subject: SubjectRef) -> dict[str, Any]:
+    async def export(self, subject: SubjectRef, *, scope: str | None) -> dict[str, Any]:
         """Everything held about the subject, decrypted, under readable names."""
-        records = await self.finder.find(subject, whole_closed_partners=True)
+        records = await self.finder.find(subject, whole_closed_partners=True, scope=scope)
         return await SubjectExport(self.db, self.vault).export(records)
 
-    async def erase(self, subject: SubjectRef) -> list[CategoryOutcome]:
+    async def erase(self, subject: SubjectRef, *, scope: str | None) -> list[CategoryOutcome]:
         """Delete what may go, shred its keys; report what is retained, on which basis."""
-        records = await self.finder.find(subject, whole_closed_partners=True)
+        records = await self.finder.find(subject, whole_closed_partners=True, scope=scope)
+        return await self._erase(records)
+
+    async def erase_indexed(
+        self, identifiers: list[ErasedIdentifier], *, scope: str | None
+    ) -> list[CategoryOutcome]:
+        """Erase again what an erasure-ledger entry names (after a restore or a replay): the
+        same lookups and erasure, from blind indexes (emails, phones) and ids by value."""
+        found = IndexedSubject.of_erased(identifiers)
+        records = await self.finder.find_indexed(found, whole_closed_partners=True, scope=scope)
+        return await self._erase(records)
+
+    async def _erase(self, records: SubjectRecords) -> list[CategoryOutcome]:
         removed = await Eraser(self.db, self.vault).erase(records, self.clock())
         outcomes = [outcome(c, n, Disposition.DELETED) for c, n in removed.items()]
         outcomes += _retained(records)
         return outcomes or none_held(records.searched)
 
     async def restrict(
-        self, subject: SubjectRef, *, restricted: bool, objection: bool
+        self, subject: SubjectRef, *, scope: str | None, restricted: bool, objection: bool
     ) -> list[CategoryOutcome]:
-        """Flag (or unflag) the subject's records and register (or forget) the person."""
-        records = await self.finder.find(subject, whole_closed_partners=False)
+        """Flag (or unflag) the subject's records and, unless a partner asked, register (or
+        forget) the person."""
+        records = await self.finder.find(subject, whole_closed_partners=False, scope=scope)
         flagging = restricted or objection
         flags = {"restricted": restricted, "objection": objection, "at": self.clock()}
         change = {"$set": {"restriction": flags}} if flagging else {"$unset": {"restriction": ""}}
@@ -116,14 +148,18 @@ class AccountsPrivacy:
             if ids:
                 await self.db[collection].update_many({"_id": {"$in": ids}}, change)
                 outcomes.append(outcome(category, len(ids), disposition))
-        registered = await self._register(subject, records, restricted, objection)
+        registered = 0
+        if scope is None:
+            registered = await self._register(subject, records, restricted, objection)
         if registered:
             outcomes.append(outcome(Category.PROCESSING_RESTRICTIONS, registered, disposition))
         return outcomes or none_held(records.searched)
 
-    async def rectify(self, subject: SubjectRef, changes: dict[str, str]) -> list[CategoryOutcome]:
+    async def rectify(
+        self, subject: SubjectRef, changes: dict[str, str], *, scope: str | None
+    ) -> list[CategoryOutcome]:
         """Replace inaccurate values with the corrected ones (sealed anew), recording it."""
-        records = await self.finder.find(subject, whole_closed_partners=False)
+        records = await self.finder.find(subject, whole_closed_partners=False, scope=scope)
         held = records.held()
         rectifiable = [category for category in FIELDS_OF if category in held]
         if not rectifiable:

@@ -12,8 +12,21 @@ What each identifier reaches (every lookup is one query on an index):
 - For every user found: their sessions and login history; for every person found: their
   entries in the restriction register and the throttle (by the blind indexes they carry).
 
+The same lookups serve a request's subject and an erasure-ledger entry (`find_indexed`):
+emails and phones by the blind index either way, user and partner ids by value (the ledger
+keeps those). An IP address is stored here in plaintext (login history, throttle), without a
+blind index, so a ledger entry, which holds only the address's blind index, cannot find it:
+erasing again after a restore does not reach login history or throttle entries found only
+by IP (those found through a user or email still are).
+
 A partner's business phone is reached through the partner id, not by phone: otherwise one
 person's request could erase or restrict a whole business account.
+
+With a `scope` (a partner asked), only that partner's records are reached: every lookup
+also requires `partner_id` = the scope; a `partner_id` identifier naming another partner
+reaches nothing; sessions follow the users found. The restriction register and the sign-in
+throttle have no partner (one person's entries, shared by every partner) and are out of a
+partner's scope.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ from accounts.people import INDEXED
 from accounts.store import Db
 from contracts.identity import PartnerStatus
 from contracts.privacy import SubjectRef
+from servicekit.erasures import IndexedSubject
 from servicekit.vault import Vault, blind_field
 
 Doc = dict[str, Any]
@@ -133,34 +147,49 @@ class SubjectFinder:
         self.db = db
         self.vault = vault
 
-    async def find(self, subject: SubjectRef, *, whole_closed_partners: bool) -> SubjectRecords:
+    async def find(
+        self, subject: SubjectRef, *, whole_closed_partners: bool, scope: str | None = None
+    ) -> SubjectRecords:
         """The subject's records; with `whole_closed_partners`, a named closed partner brings
-        all its people (locate, export, erase), otherwise only the partner itself."""
-        given = subject.identifiers()
-        records = SubjectRecords(searched=_searched(given))
+        all its people (locate, export, erase), otherwise only the partner itself. With a
+        `scope`, only the records of that partner."""
+        found = IndexedSubject.of_subject(subject, self.vault.blind_index)
+        return await self.find_indexed(
+            found, whole_closed_partners=whole_closed_partners, scope=scope
+        )
+
+    async def find_indexed(
+        self, found: IndexedSubject, *, whole_closed_partners: bool, scope: str | None = None
+    ) -> SubjectRecords:
+        """The same from identifiers as blind indexes and, where known, values (a request's
+        subject has every value; an erasure-ledger entry only the platform-assigned ones)."""
+        given = found.values
+        blind = {kind: found.indexes[kind] for kind in INDEXED if kind in found.indexes}
+        records = SubjectRecords(searched=_searched([*given, *blind]))
         partner_id = given.get("partner_id")
-        if partner_id is not None:
+        if partner_id is not None and scope in (None, partner_id):
             await self._partner(records, partner_id)
         closed = records.closed_partner_ids if whole_closed_partners else []
-        blind = {kind: self.vault.index(kind, given[kind]) for kind in INDEXED if kind in given}
         records.contacts = await self._union(
             store.CONTACTS,
             [{blind_field(kind): value} for kind, value in blind.items()]
             + _any_of("partner_id", closed),
+            scope,
         )
         user_criteria = _any_of("partner_id", closed)
         if "email" in blind:
             user_criteria.append({blind_field("email"): blind["email"]})
         if "user_id" in given:
             user_criteria.append({"_id": given["user_id"]})
-        records.users = await self._union(store.USERS, user_criteria)
+        records.users = await self._union(store.USERS, user_criteria, scope)
         user_ids = [user["_id"] for user in records.users]
         records.sessions = await self._union(store.SESSIONS, _any_of("user_id", user_ids))
         login_criteria = _any_of("user_id", user_ids) + _any_of("partner_id", closed)
         if "ip" in given:
             login_criteria.append({"ip": given["ip"]})
-        records.logins = await self._union(store.LOGIN_HISTORY, login_criteria)
-        await self._registers(records, given, blind)
+        records.logins = await self._union(store.LOGIN_HISTORY, login_criteria, scope)
+        if scope is None:
+            await self._registers(records, given, blind)
         return records
 
     async def _partner(self, records: SubjectRecords, partner_id: str) -> None:
@@ -197,11 +226,15 @@ class SubjectFinder:
             throttle_keys.append(f"ip:{given['ip']}")
         records.throttles = await self._union(store.LOGIN_THROTTLE, _any_of("_id", throttle_keys))
 
-    async def _union(self, collection: str, criteria: Iterable[Doc]) -> list[Doc]:
-        """The documents matching any of `criteria` (one query each), each once, by id."""
+    async def _union(
+        self, collection: str, criteria: Iterable[Doc], scope: str | None = None
+    ) -> list[Doc]:
+        """The documents matching any of `criteria` (one query each), each once, by id; with
+        a `scope`, only those whose `partner_id` is the scope."""
         found: dict[Any, Doc] = {}
         for criterion in criteria:
-            async for document in self.db[collection].find(criterion):
+            scoped = criterion if scope is None else {**criterion, "partner_id": scope}
+            async for document in self.db[collection].find(scoped):
                 found[document["_id"]] = document
         return [found[key] for key in sorted(found, key=str)]
 
@@ -211,7 +244,7 @@ def _any_of(name: str, values: list[str]) -> list[Doc]:
     return [{name: {"$in": values}}] if values else []
 
 
-def _searched(given: dict[str, str]) -> list[Category]:
+def _searched(given: Iterable[str]) -> list[Category]:
     searched: list[Category] = []
     for identifier, categories in SEARCHED_BY.items():
         if identifier in given:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import EmailStr, Field, IPvAnyAddress, model_validator
 
 from contracts.base import Command, Contract, Event, Query, Reply
+
+IdentifierKind = Literal["partner_id", "user_id", "email", "phone", "end_user_ref", "iccid", "ip"]
+"""The kinds of identifier a subject can be found by."""
 
 
 class SubjectRef(Contract):
@@ -99,6 +102,12 @@ class InventoryAnnounced(Event):
         description="Id of that key: `ed25519:` and the first 16 hex digits of its SHA-256.",
         examples=["ed25519:2f1c9a0b7d3e4f56"],
     )
+    identifiers: list[IdentifierKind] | None = Field(
+        default=None,
+        description="The kinds of subject identifier the service can find data by; a request"
+        " reaches the service only when its subject has one of them. Absent: every kind.",
+        examples=[["partner_id", "email", "ip"]],
+    )
 
 
 class InventoryRequested(Event):
@@ -111,6 +120,13 @@ class _SubjectCommand(Command):
     request_id: str = Field(description="The data-subject request this task belongs to.")
     task_id: str = Field(description="This service's task of that request; the result's key.")
     subject: SubjectRef
+    scope_partner_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Set when a partner asked: only data that partner controls is touched (its"
+        " end users, its people); the same identifier under another partner is left alone."
+        " Absent for requests from ops or from a person about themselves.",
+    )
 
 
 class LocateSubject(_SubjectCommand):
@@ -171,6 +187,17 @@ class PrivacyTaskCompleted(Event):
     succeeded: bool
     outcomes: list[CategoryOutcome] = Field(default_factory=list)
     export: dict[str, Any] | None = Field(default=None, description="Export data, if exporting.")
+    export_parts: int | None = Field(
+        default=None,
+        ge=1,
+        description="How many `privacy.export_part.v1` parts carry the export (sent before this"
+        " result) when it travels in parts rather than in `export`.",
+    )
+    export_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 (hex) of the export's canonical JSON when it travels in parts.",
+    )
     error: str | None = None
     completed_at: datetime
     signature: str | None = Field(
@@ -193,17 +220,58 @@ class RequestType(StrEnum):
     RECTIFICATION = "rectification"
     ERASURE = "erasure"
     RESTRICTION = "restriction"
+    RESTRICTION_LIFT = "restriction_lift"
     PORTABILITY = "portability"
     OBJECTION = "objection"
+
+
+class RequestChannel(StrEnum):
+    """Who opened a request, which decides how identity is established and how far it reaches."""
+
+    PARTNER = "partner"
+    """A partner for one of its end users or people: the partner attests the identity, and the
+    request reaches only data that partner controls."""
+    SELF = "self"
+    """A dashboard user about themselves: verified by a code emailed to them; may reach
+    across partners."""
+    OPS = "ops"
+    """Ops or the privacy officer, from the ops dashboard or the command line."""
 
 
 class RequestStatus(StrEnum):
     """Lifecycle of a data-subject request."""
 
-    PENDING = "pending"
+    RECEIVED = "received"
+    IDENTITY_UNVERIFIED = "identity_unverified"
+    VERIFIED = "verified"
+    AWAITING_APPROVAL = "awaiting_approval"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    COMPLETED_WITH_EXCEPTIONS = "completed_with_exceptions"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = frozenset(
+    {
+        RequestStatus.COMPLETED,
+        RequestStatus.COMPLETED_WITH_EXCEPTIONS,
+        RequestStatus.FAILED,
+        RequestStatus.REJECTED,
+        RequestStatus.CANCELLED,
+    }
+)
+OPEN_STATUSES = frozenset(set(RequestStatus) - FINAL_STATUSES)
+
+
+class TaskStatus(StrEnum):
+    """One service's part of a request."""
+
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 def check_changes(request_type: RequestType, changes: dict[str, str] | None) -> None:
@@ -215,62 +283,192 @@ def check_changes(request_type: RequestType, changes: dict[str, str] | None) -> 
 
 
 class SubmitPrivacyRequest(Query):
-    """Open a data-subject request on behalf of a partner (request/reply from the gateway)."""
+    """Open a data-subject request (request/reply from the gateway, the dashboards or the CLI)."""
 
     TYPE: ClassVar[str] = "privacy.submit_request.v1"
 
-    partner_id: str
+    channel: RequestChannel = RequestChannel.PARTNER
+    partner_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The partner that asks (partner channel), or the partner of the dashboard"
+        " user who asks about themselves (self channel).",
+    )
+    requested_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Who asked: the dashboard user's id, or the name of the ops person.",
+    )
     type: RequestType
     subject: SubjectRef
     changes: dict[str, str] | None = None
 
     @model_validator(mode="after")
-    def _changes_fit_the_type(self) -> SubmitPrivacyRequest:
+    def _fits_the_channel(self) -> SubmitPrivacyRequest:
         check_changes(self.type, self.changes)
+        if self.channel is RequestChannel.PARTNER and self.partner_id is None:
+            raise ValueError("a partner's request names the partner (`partner_id`)")
+        if self.channel is RequestChannel.SELF and self.subject.email is None:
+            raise ValueError("a request about oneself needs the email the code is sent to")
+        if self.channel is not RequestChannel.PARTNER and self.requested_by is None:
+            raise ValueError("a request from ops or a dashboard user says who asked")
         return self
 
+    @property
+    def scope_partner_id(self) -> str | None:
+        """The partner whose data alone the request reaches (partner channel only)."""
+        return self.partner_id if self.channel is RequestChannel.PARTNER else None
 
-class GetPrivacyRequest(Query):
-    """Fetch one data-subject request of a partner."""
+
+class _RequestQuery(Query):
+    request_id: str = Field(max_length=64)
+    partner_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Set when a partner asks: another partner's request is not found. Absent"
+        " for ops, who see every request.",
+    )
+
+
+class GetPrivacyRequest(_RequestQuery):
+    """Fetch one data-subject request."""
 
     TYPE: ClassVar[str] = "privacy.get_request.v1"
 
-    partner_id: str
-    request_id: str
-
 
 class ListPrivacyRequests(Query):
-    """List a partner's data-subject requests, newest first, one page at a time."""
+    """List data-subject requests, newest first, one page at a time."""
 
     TYPE: ClassVar[str] = "privacy.list_requests.v1"
 
-    partner_id: str
+    partner_id: str | None = Field(
+        default=None, max_length=64, description="A partner's own requests; absent: all (ops)."
+    )
+    statuses: list[RequestStatus] | None = Field(default=None, description="Only these states.")
+    due_before: datetime | None = Field(
+        default=None, description="Only requests due before this time (overdue, due soon)."
+    )
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None
+
+
+class VerifyPrivacyRequest(_RequestQuery):
+    """Confirm the identity of a person asking about themselves with the emailed code."""
+
+    TYPE: ClassVar[str] = "privacy.verify_request.v1"
+
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The six-digit code from the email.")
+
+
+class ResendVerificationCode(_RequestQuery):
+    """Email a new code (the old one stops working)."""
+
+    TYPE: ClassVar[str] = "privacy.resend_verification_code.v1"
+
+
+class _OpsDecision(_RequestQuery):
+    by: str = Field(min_length=1, max_length=128, description="Who decides (recorded).")
+
+
+class ApprovePrivacyRequest(_OpsDecision):
+    """Approve a request that awaits approval: its fan-out starts."""
+
+    TYPE: ClassVar[str] = "privacy.approve_request.v1"
+
+
+class RejectPrivacyRequest(_OpsDecision):
+    """Refuse a request that has not started (recorded with the reason)."""
+
+    TYPE: ClassVar[str] = "privacy.reject_request.v1"
+
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class CancelPrivacyRequest(_OpsDecision):
+    """Withdraw an open request; tasks still out are no longer retried."""
+
+    TYPE: ClassVar[str] = "privacy.cancel_request.v1"
+
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class ExtendPrivacyDeadline(_OpsDecision):
+    """Extend the one-month deadline by up to two further months in all, with a reason."""
+
+    TYPE: ClassVar[str] = "privacy.extend_deadline.v1"
+
+    months: int = Field(ge=1, le=2)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class RerunPrivacyTask(_OpsDecision):
+    """Run one service's task of a request again (a failed one, or one still waiting)."""
+
+    TYPE: ClassVar[str] = "privacy.rerun_task.v1"
+
+    service: str = Field(min_length=1, max_length=64)
 
 
 class PrivacyTaskView(Contract):
     """One service's part of a data-subject request."""
 
     service: str
+    task_id: str
     action: PrivacyAction
-    status: RequestStatus
+    status: TaskStatus
+    attempts: int = Field(ge=0, description="How many times the command was sent (this run).")
+    run: int = Field(ge=1, description="1, and one more each time the task was re-run.")
+    last_error: str | None = None
+    next_attempt_at: datetime | None = Field(
+        default=None, description="When the command is sent again if no answer came."
+    )
     outcomes: list[CategoryOutcome] = Field(default_factory=list)
     error: str | None = None
     completed_at: datetime | None = None
 
 
+class DeadlineExtension(Contract):
+    """One extension of a request's deadline."""
+
+    months: int = Field(ge=1, le=2)
+    extended_months: int = Field(
+        default=0, ge=0, le=2, description="The months extended in all, this one included."
+    )
+    reason: str
+    by: str
+    at: datetime
+
+
 class PrivacyRequestView(Reply):
-    """A data-subject request as the partner sees it."""
+    """A data-subject request: its state, deadline and per-service tasks."""
 
     TYPE: ClassVar[str] = "privacy.request.v1"
 
     id: str
     type: RequestType
+    channel: RequestChannel
     status: RequestStatus
+    status_reason: str | None = Field(
+        default=None, description="Why a request was rejected, cancelled or is waiting."
+    )
     created_at: datetime
+    due_at: datetime = Field(description="One month from receipt, plus any extension.")
+    extensions: list[DeadlineExtension] = Field(default_factory=list)
     completed_at: datetime | None = None
     tasks: list[PrivacyTaskView]
+
+
+class PrivacyRequestClosed(Event):
+    """A data-subject request reached a final state (completed, with exceptions, failed)."""
+
+    TYPE: ClassVar[str] = "privacy.request_closed.v1"
+
+    request_id: str
+    type: RequestType
+    partner_id: str | None = None
+    status: RequestStatus
+    closed_at: datetime
 
 
 class PrivacyRequestPage(Reply):

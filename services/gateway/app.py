@@ -9,6 +9,7 @@ from aiohttp import web
 from contracts.apikeys import ApiKeyRevoked
 from contracts.identity import PartnerClosed
 from gateway import api
+from gateway.export_handlers import add_download_route, download_openapi
 from gateway.handlers import GatewayHandlers
 from gateway.openapi import build_openapi
 from gateway.order_handlers import OrderHandlers, OutcomeWaiter
@@ -42,7 +43,9 @@ def create_app(settings: GatewaySettings) -> web.Application:
     orders = OrderHandlers(service.bus, timeout, waiter, settings.order_sync_wait_seconds)
     api_endpoints = endpoints(GatewayHandlers(service.bus, timeout, verifier), orders)
     api.mount(app, api_endpoints, verifier)
+    add_download_route(app, service.bus, timeout)
     document = build_openapi(api_endpoints, API_VERSION)
+    document["paths"].update(download_openapi())
 
     async def openapi(_request: web.Request) -> web.Response:
         return web.json_response(document)

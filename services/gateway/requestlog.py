@@ -29,6 +29,11 @@ def _batch_of(records: list[ApiRequestRecord]) -> ApiRequestsLogged:
     return ApiRequestsLogged(records=records)
 
 
+CREDENTIAL_PARAMETER = "{token}"
+"""A route whose path carries a credential (a signed download link): its record keeps the
+route template instead of the path."""
+
+
 class RequestLog:
     """Records each `/v1/` request into the shipper's bounded buffer, never blocking."""
 
@@ -54,13 +59,14 @@ class RequestLog:
         response = await handler(request)
         if request.path.startswith("/v1/"):
             principal = request.get(PRINCIPAL)
+            route = route_of(request)
             record = ApiRequestRecord(
                 request_id=request.get(REQUEST_ID, ""),
                 partner_id=principal.partner_id if principal else None,
                 key_id=principal.key_id if principal else None,
                 method=request.method,
-                route=route_of(request),
-                path=request.path[:512],
+                route=route,
+                path=route if CREDENTIAL_PARAMETER in route else request.path[:512],
                 status=response.status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 ip=request.remote,

@@ -18,6 +18,7 @@ from gateway.account_schemas import (
 from gateway.api import Endpoint
 from gateway.catalogue_handlers import CatalogueHandlers, PackagesQuery
 from gateway.esim_handlers import EsimHandlers, esim_endpoints
+from gateway.export_handlers import ExportHandlers, export_endpoints
 from gateway.handlers import GatewayHandlers
 from gateway.order_handlers import OrderHandlers, order_endpoints
 from gateway.policy_handlers import PolicyHandlers, policy_endpoints
@@ -65,6 +66,7 @@ def endpoints(handlers: GatewayHandlers, orders: OrderHandlers) -> list[Endpoint
             scope=Scope.PRIVACY_READ,
             tags=["privacy"],
         ),
+        *export_endpoints(ExportHandlers(handlers.bus, handlers.timeout)),
         *api_key_endpoints(handlers),
         *account_endpoints(AccountHandlers(handlers.bus, handlers.timeout)),
         *catalogue_endpoints(CatalogueHandlers(handlers.bus, handlers.timeout)),

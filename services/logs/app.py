@@ -32,7 +32,11 @@ def create_service(settings: LogsSettings) -> Service:
     service.router.on(ApiRequestsLogged, handlers.api_requests_logged)
     service.router.on(TechnicalRecordsShipped, handlers.technical_records_shipped)
     register_queries(service, settings.analytics_min_group_size)
-    service.join_privacy(INVENTORY, LogsPrivacy(service.db, vault))
+    service.join_privacy(
+        INVENTORY,
+        LogsPrivacy(service.db, vault),
+        identifiers=["partner_id", "user_id", "ip", "email"],
+    )
     retention.register(service, settings)
     return service
 

@@ -24,8 +24,10 @@ from bson import Int64
 from contracts.gateway import ApiRequestRecord, ApiRequestsLogged
 from contracts.logs import TechnicalRecord, TechnicalRecordsShipped
 from logs import store
+from logs.late_records import LateRecords
 from logs.store import Db, Document
 from servicekit.crypto import SUBJECT_ID, FieldCipher
+from servicekit.erasures import ErasureRegister
 from servicekit.inbox import Batcher, insert_new
 from servicekit.messages import MessageContext
 from servicekit.vault import Vault, blind_field
@@ -117,9 +119,12 @@ class LogWriter:
         self._batcher: Batcher[Write, None] = Batcher(self._write, batch_limit)
         self._ciphers = SealingCiphers(vault, cipher_seconds)
         self._indexes = BlindIndexes(vault)
+        self._late = LateRecords(ErasureRegister(db, vault.blind_index), self._indexes.of)
 
     async def write(self, collection: str, documents: list[Document]) -> None:
-        """Store the documents (sealing their personal fields); return once they are stored."""
+        """Store the documents (sealing their personal fields), except those older than an
+        erasure of their subject (`logs.late_records`); return once they are stored."""
+        documents = await self._late.kept(collection, documents)
         if documents:
             await self.seal(documents)
             await self._batcher.call((collection, documents))

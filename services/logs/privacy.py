@@ -11,10 +11,26 @@ What a subject's records are, how they are found and whose key seals them is
   read; so is the address key of each of its records that names neither partner nor user
   (a sign-in failure by email is sealed with its IP address's key). Restriction flags are
   kept while they last, so later records stay out of analytics.
+- Erase again (`erase_indexed`, a reapply run after a restore): the same path as erase, from
+  the ledger entry's identifiers; partner and user ids come with their value, IP addresses
+  and emails as blind indexes, which is how the logs hold them, so nothing is out of reach.
+- Late records: see `logs.late_records`.
 - Restrict and object: one `restricted_subjects` document per identifier the logs hold,
   `{_id: "<kind>:<value>", kind, value, restricted: 0|1, objection: 0|1, at: {at}}`, kept
   while either flag is 1. Analytics honour it at query time (`logs.analytics`).
 - Rectify: logs are a record of what happened; nothing is rectified, and the answer says so.
+
+Scope: a partner's request (`scope` = its id) reaches only the records that partner
+controls: those with its `partner_id` (its API requests and order facts, its technical
+records, its users' records). The same email, IP address or user under another partner,
+anonymous records with no partner, and a `partner_id` naming another partner are out of its
+scope. Its erasure shreds only keys that seal nothing but its records: its own key when the
+subject is the partner itself, and a user's key when every record of that user is the
+partner's (never an address key, which seals anonymous records). Its restriction flags are
+its own (`{_id: "<kind>:<value>@<partner>", partner_id, ...}`); the analytics read them like
+any flag, so while they last the identifier's records are left out of the (anonymous)
+aggregates whichever partner they are under. Without a scope (ops, or a person about
+themselves) every record is reached, and the flags of every partner are read and lifted.
 """
 
 from __future__ import annotations
@@ -23,12 +39,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from contracts.erasure_ledger import ErasedIdentifier
 from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
 from logs.analytics import RESTRICTED_SUBJECTS
 from logs.inventory import Category
 from logs.store import Db
-from logs.subject_logs import CATEGORY_OF, SEALED, Subject, SubjectLogs, readable
+from logs.subject_logs import CATEGORY_OF, LOOKUPS, SEALED, Subject, SubjectLogs, readable
 from servicekit.clock import utcnow
+from servicekit.erasures import IndexedSubject
 from servicekit.vault import Vault
 
 Doc = dict[str, Any]
@@ -47,9 +65,9 @@ def _outcome(
     return CategoryOutcome(category=category, records=records, disposition=disposition, note=note)
 
 
-def flag_id(kind: str, value: str) -> str:
-    """The `_id` of a subject's `restricted_subjects` document."""
-    return f"{kind}:{value}"
+def flag_id(kind: str, value: str, scope: str | None = None) -> str:
+    """The `_id` of a subject's `restricted_subjects` document (a partner's own: scoped)."""
+    return f"{kind}:{value}" if scope is None else f"{kind}:{value}@{scope}"
 
 
 class LogsPrivacy:
@@ -61,12 +79,46 @@ class LogsPrivacy:
         self.vault = vault
         self.clock = clock
 
-    def _subject(self, subject: SubjectRef) -> Subject:
-        return Subject.of(subject, self.vault)
+    def _subject(self, subject: SubjectRef, scope: str | None) -> Subject:
+        return Subject.of(subject, self.vault, scope)
 
     async def _flags(self, subject: Subject) -> list[Doc]:
-        ids = [flag_id(kind, value) for kind, value in subject.identifiers.items()]
-        return await self.db[RESTRICTED_SUBJECTS].find({"_id": {"$in": ids}}).to_list()
+        """The scope's own flags of the subject; without a scope, every partner's and the
+        unscoped ones (a small collection, which the analytics read whole too)."""
+        given = subject.identifiers.items()
+        flags = self.db[RESTRICTED_SUBJECTS]
+        if subject.scope is not None:
+            ids = [flag_id(kind, value, subject.scope) for kind, value in given]
+            return await flags.find({"_id": {"$in": ids}}).to_list()
+        kinds, values = sorted({k for k, _ in given}), sorted({v for _, v in given})
+        found = flags.find({"kind": {"$in": kinds}, "value": {"$in": values}}).sort("_id", 1)
+        return [flag async for flag in found if (flag["kind"], flag["value"]) in given]
+
+    async def _keys(self, subject: Subject) -> set[str]:
+        """The keys erasure shreds: the subject's own and those of its anonymous records;
+        with a scope, only keys that seal nothing but the scope's records."""
+        if subject.scope is None:
+            keys = set(subject.keys)
+            for collection in CATEGORY_OF:
+                keys |= await SubjectLogs(self.db, collection).address_keys(subject)
+            return keys
+        keys = {subject.identifiers["partner_id"]} if "partner_id" in subject.identifiers else set()
+        user_id = subject.identifiers.get("user_id")
+        if user_id is not None and await self._only_under(user_id, subject.scope):
+            keys.add(user_id)
+        return keys
+
+    async def _only_under(self, user_id: str, partner_id: str) -> bool:
+        """Whether the user has records, and every one of them is under the partner."""
+        everywhere = under = 0
+        for collection, fields in LOOKUPS.items():
+            if "user_id" in fields:
+                records = self.db[collection]
+                everywhere += await records.count_documents({"user_id": user_id})
+                under += await records.count_documents(
+                    {"user_id": user_id, "partner_id": partner_id}
+                )
+        return 0 < everywhere == under
 
     async def _counts(self, subject: Subject) -> dict[str, int]:
         return {
@@ -74,9 +126,9 @@ class LogsPrivacy:
             for collection in CATEGORY_OF
         }
 
-    async def locate(self, subject: SubjectRef) -> list[CategoryOutcome]:
+    async def locate(self, subject: SubjectRef, *, scope: str | None) -> list[CategoryOutcome]:
         """How many records of each category identify the subject."""
-        held = self._subject(subject)
+        held = self._subject(subject, scope)
         outcomes = [
             _outcome(CATEGORY_OF[collection], count, Disposition.FOUND)
             for collection, count in (await self._counts(held)).items()
@@ -84,9 +136,9 @@ class LogsPrivacy:
         flags = len(await self._flags(held))
         return [*outcomes, _outcome(Category.RESTRICTED_SUBJECTS, flags, Disposition.FOUND)]
 
-    async def export(self, subject: SubjectRef) -> dict[str, Any]:
+    async def export(self, subject: SubjectRef, *, scope: str | None) -> dict[str, Any]:
         """The subject's records, JSON-ready, its own sealed fields opened."""
-        held = self._subject(subject)
+        held = self._subject(subject, scope)
         export: dict[str, Any] = {}
         for collection, category in CATEGORY_OF.items():
             records = await SubjectLogs(self.db, collection).records(held)
@@ -99,25 +151,33 @@ class LogsPrivacy:
                 "objection": bool(flag["objection"]),
                 "since": flag["at"]["at"].isoformat(),
             }
+            | ({"partner_id": flag["partner_id"]} if "partner_id" in flag else {})
             for flag in await self._flags(held)
         ]
         return export
 
-    async def erase(self, subject: SubjectRef) -> list[CategoryOutcome]:
+    async def erase(self, subject: SubjectRef, *, scope: str | None) -> list[CategoryOutcome]:
         """Shred the keys that seal the subject's fields, then delete its records (a crash in
         between leaves the records for the retry, which shreds again and deletes them)."""
-        held = self._subject(subject)
-        keys = set(held.keys)
-        for collection in CATEGORY_OF:
-            keys |= await SubjectLogs(self.db, collection).address_keys(held)
+        return await self._erase(self._subject(subject, scope))
+
+    async def erase_indexed(
+        self, identifiers: list[ErasedIdentifier], *, scope: str | None
+    ) -> list[CategoryOutcome]:
+        """Erase again what an erasure-ledger entry names (after a restore or a replay)."""
+        return await self._erase(Subject.indexed(IndexedSubject.of_erased(identifiers), scope))
+
+    async def _erase(self, held: Subject) -> list[CategoryOutcome]:
+        keys = await self._keys(held)
         for key in sorted(keys):
             await self.vault.shred(key)
         deleted = {
             collection: await SubjectLogs(self.db, collection).delete(held)
             for collection in CATEGORY_OF
         }
+        note = SHREDDED_NOTE if keys else None
         outcomes = [
-            _outcome(CATEGORY_OF[collection], count, Disposition.DELETED, SHREDDED_NOTE)
+            _outcome(CATEGORY_OF[collection], count, Disposition.DELETED, note)
             for collection, count in deleted.items()
         ]
         flags = len(await self._flags(held))
@@ -127,18 +187,22 @@ class LogsPrivacy:
         return [*outcomes, kept]
 
     async def restrict(
-        self, subject: SubjectRef, *, restricted: bool, objection: bool
+        self, subject: SubjectRef, *, scope: str | None, restricted: bool, objection: bool
     ) -> list[CategoryOutcome]:
         """Set or lift the restriction (or, with `objection`, the objection) of each of the
-        subject's identifiers; analytics read the flags at query time."""
-        held = self._subject(subject)
+        subject's identifiers (a partner: its own flags; lifting without a scope lifts every
+        partner's too); analytics read the flags at query time."""
+        held = self._subject(subject, scope)
         flag = "objection" if objection else "restricted"
         now = self.clock()
-        for kind, value in held.identifiers.items():
-            if restricted:
-                await self._set_flag(kind, value, flag, now)
-            else:
-                await self._lift_flag(flag_id(kind, value), flag, now)
+        if restricted:
+            for kind, value in held.identifiers.items():
+                await self._set_flag(kind, value, scope, flag, now)
+        else:
+            lifted = {flag_id(kind, value, scope) for kind, value in held.identifiers.items()}
+            lifted |= {str(found["_id"]) for found in await self._flags(held)}
+            for subject_id in sorted(lifted):
+                await self._lift_flag(subject_id, flag, now)
         disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
         outcomes = [
             _outcome(CATEGORY_OF[collection], count, disposition, HONOURED_NOTE)
@@ -147,13 +211,16 @@ class LogsPrivacy:
         flags = len(held.identifiers)
         return [*outcomes, _outcome(Category.RESTRICTED_SUBJECTS, flags, disposition)]
 
-    async def _set_flag(self, kind: str, value: str, flag: str, now: datetime) -> None:
+    async def _set_flag(
+        self, kind: str, value: str, scope: str | None, flag: str, now: datetime
+    ) -> None:
         other = "restricted" if flag == "objection" else "objection"
+        owner = {} if scope is None else {"partner_id": scope}
         await self.db[RESTRICTED_SUBJECTS].update_one(
-            {"_id": flag_id(kind, value)},
+            {"_id": flag_id(kind, value, scope)},
             {
                 "$set": {flag: 1, "at": {"at": now}},
-                "$setOnInsert": {"kind": kind, "value": value, other: 0},
+                "$setOnInsert": {"kind": kind, "value": value, other: 0} | owner,
             },
             upsert=True,
         )
@@ -163,9 +230,11 @@ class LogsPrivacy:
         await flags.update_one({"_id": subject_id}, {"$set": {flag: 0, "at": {"at": now}}})
         await flags.delete_one({"_id": subject_id, "restricted": 0, "objection": 0})
 
-    async def rectify(self, subject: SubjectRef, changes: dict[str, str]) -> list[CategoryOutcome]:
+    async def rectify(
+        self, subject: SubjectRef, changes: dict[str, str], *, scope: str | None
+    ) -> list[CategoryOutcome]:
         """Logs record what happened; they are not rectified, and the answer says so."""
-        counts = await self._counts(self._subject(subject))
+        counts = await self._counts(self._subject(subject, scope))
         return [
             CategoryOutcome(
                 category=CATEGORY_OF[collection],

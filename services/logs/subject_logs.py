@@ -2,12 +2,18 @@
 
 A subject is looked up by each identifier the logs hold, always through an index: the
 partner id and user id as they are, an IP address or email by its blind index
-(`vault.index("ip" | "email", value)`), never by scanning sealed values.
+(`vault.index("ip" | "email", value)`), never by scanning sealed values. A request's subject
+and an erasure-ledger entry (blind indexes, and the values of platform-assigned ids) take the
+same path (`Subject.indexed`): every kind the logs hold is found from a ledger entry too.
 
 Personal fields are sealed with the key of the record's subject (`logs.handlers.subject_of`,
 the shared rule): the `user_id` if the record has one, else the `partner_id`, else
 `"ip_" + ip_bidx[:32]`, else `"email_" + email_bidx[:32]`. A subject's own keys are those
 its identifiers name; erasing it shreds them.
+
+With a scope (a partner asked), every lookup also requires `partner_id` = the scope, and a
+`partner_id` identifier naming another partner is not looked up: records of other partners,
+and records with no partner at all (anonymous technical logs), are out of its scope.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from logs.handlers import SUBJECT_PREFIX_CHARS, subject_of
 from logs.inventory import Category
 from logs.order_facts import ORDER_FACTS
 from logs.store import Db
+from servicekit.erasures import IndexedSubject
 from servicekit.vault import Vault
 
 Doc = dict[str, Any]
@@ -54,18 +61,28 @@ class Subject:
     """A subject as the logs see it: each identifier by the value stored (blind for ip/email)."""
 
     identifiers: dict[str, str]
+    scope: str | None = None
+    """The partner whose records alone are reached; None: every partner's and none's."""
 
     @classmethod
-    def of(cls, subject: SubjectRef, vault: Vault) -> Subject:
-        """The stored values of the subject's identifiers that the logs hold."""
-        given = subject.identifiers()
+    def of(cls, subject: SubjectRef, vault: Vault, scope: str | None = None) -> Subject:
+        """The stored values of the subject's identifiers that the logs hold (in scope)."""
+        return cls.indexed(IndexedSubject.of_subject(subject, vault.blind_index), scope)
+
+    @classmethod
+    def indexed(cls, found: IndexedSubject, scope: str | None = None) -> Subject:
+        """The same from identifiers given as blind indexes (an erasure-ledger entry's): the
+        logs keep partner and user ids as they are, IP addresses and emails as blind indexes,
+        so every kind they hold is found either way."""
         stored: dict[str, str] = {
-            kind: given[kind] for kind in ("partner_id", "user_id") if kind in given
+            kind: found.values[kind] for kind in ("partner_id", "user_id") if kind in found.values
         }
+        if scope is not None and stored.get("partner_id") not in (None, scope):
+            del stored["partner_id"]
         for kind in BLIND_KINDS:
-            if kind in given:
-                stored[kind] = vault.index(kind, given[kind])
-        return cls(identifiers=stored)
+            if kind in found.indexes:
+                stored[kind] = found.indexes[kind]
+        return cls(identifiers=stored, scope=scope)
 
     @property
     def keys(self) -> list[str]:
@@ -76,9 +93,15 @@ class Subject:
         ]
 
     def criteria(self, collection: str) -> list[Doc]:
-        """One equality filter per identifier the collection is looked up by."""
+        """One equality filter per identifier the collection is looked up by (each limited
+        to the scope's records when there is a scope)."""
         fields = LOOKUPS[collection]
-        return [{fields[kind]: value} for kind, value in self.identifiers.items() if kind in fields]
+        scoped = {} if self.scope is None else {"partner_id": self.scope}
+        return [
+            {fields[kind]: value} | scoped
+            for kind, value in self.identifiers.items()
+            if kind in fields
+        ]
 
     def owns(self, record: Mapping[str, Any]) -> bool:
         """Whether the record's sealed fields are the subject's to read: sealed with one of

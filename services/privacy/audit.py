@@ -6,16 +6,19 @@ JSON of the entry without `_id` and `hash` (`at` as UTC ISO 8601 to the millisec
 changing or removing any entry breaks the chain there. `seq` is kept beside `_id` because
 nx-27017 sorts integer `_id`s as text (9 after 10); reads sort and page by `seq`.
 
-Appends are safe across handlers and replicas without transactions: an append reads the
-head, inserts the next `seq` as `_id`, and on a duplicate `_id` (another writer took that
-seq) reads the head again and retries. `key` (unique) makes every append idempotent: an
-event recorded once is never recorded twice, so a redelivered message adds nothing.
+Appends are safe across handlers and replicas without transactions. Within a process they
+are written by group commit: the entries waiting are chained in memory from the known head
+and inserted together, the next `seq` as each `_id`; on a duplicate `_id` (another replica
+took that seq) the head is read again and the batch retried. `key` (unique) makes every
+append idempotent: an event recorded once is never recorded twice, so a redelivered message
+adds nothing.
 Entries hold ids, types, services and reasons only, never a subject's personal data:
 erasure cannot reach an append-only log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -24,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from privacy.store import Db
 from servicekit.receipts import canonical_json, millisecond_utc, sha256_hex, to_millisecond
@@ -41,10 +44,16 @@ class AuditKind(StrEnum):
     """What an audit entry records."""
 
     REQUEST_CREATED = "request_created"
+    STATUS_CHANGED = "status_changed"
     TASK_SENT = "task_sent"
+    TASK_RESENT = "task_resent"
+    TASK_GAVE_UP = "task_gave_up"
+    TASK_RERUN = "task_rerun"
+    DEADLINE_EXTENDED = "deadline_extended"
     RECEIPT_ACCEPTED = "receipt_accepted"
     RECEIPT_REFUSED = "receipt_refused"
     REQUEST_COMPLETED = "request_completed"
+    REQUEST_COMPLETED_WITH_EXCEPTIONS = "request_completed_with_exceptions"
     REQUEST_FAILED = "request_failed"
     RECEIPT_KEY_REGISTERED = "receipt_key_registered"
 
@@ -98,20 +107,106 @@ async def append(
     request_id: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> int:
-    """Append one entry (once per `key`); its seq."""
-    entries = db[AUDIT]
-    for _ in range(APPEND_ATTEMPTS):
-        existing = await entries.find_one({"key": key})
-        if existing is not None:
-            return int(existing["_id"])
-        head = await entries.find_one({}, sort=[("seq", DESCENDING)])
-        entry = _next_entry(head, kind, key, to_millisecond(now), request_id, detail or {})
+    """Append one entry (once per `key`); its seq.
+
+    Appends of one process are written together (group commit): whoever holds the writer's
+    lock writes every entry waiting, chained in memory, in one `insert_many`, so concurrent
+    handlers do not race each other for the head of the chain."""
+    pending = Pending(kind, key, to_millisecond(now), request_id, dict(detail or {}))
+    return await _writer_for(db).append(pending)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An entry waiting to be appended."""
+
+    kind: AuditKind
+    key: str
+    at: datetime
+    request_id: str | None
+    detail: dict[str, Any]
+
+
+_WRITERS: dict[tuple[int, str], _Writer] = {}
+
+
+def _writer_for(db: Db) -> _Writer:
+    """This process's writer of the chain in `db`, on the running event loop."""
+    loop = asyncio.get_running_loop()
+    slot = (id(db.client), db.name)
+    writer = _WRITERS.get(slot)
+    if writer is None or writer.loop is not loop:
+        writer = _WRITERS[slot] = _Writer(db, loop)
+    return writer
+
+
+class _Writer:
+    """Group commit of one chain: waiting entries are written together, under one lock."""
+
+    def __init__(self, db: Db, loop: asyncio.AbstractEventLoop) -> None:
+        self.db = db
+        self.loop = loop
+        self.lock = asyncio.Lock()
+        self.waiting: list[tuple[Pending, asyncio.Future[int]]] = []
+        self.head: Mapping[str, Any] | None = None
+
+    async def append(self, pending: Pending) -> int:
+        future: asyncio.Future[int] = self.loop.create_future()
+        self.waiting.append((pending, future))
+        async with self.lock:
+            if not future.done():
+                batch, self.waiting = self.waiting, []
+                await self._write_all(batch)
+        return await future
+
+    async def _write_all(self, batch: list[tuple[Pending, asyncio.Future[int]]]) -> None:
         try:
-            await entries.insert_one(entry)
-        except DuplicateKeyError:
-            continue
-        return int(entry["_id"])
-    raise AuditContention(f"could not append {kind} after {APPEND_ATTEMPTS} attempts")
+            seqs = await self._write(batch)
+        except Exception as failure:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        for pending, future in batch:
+            future.set_result(seqs[pending.key])
+
+    async def _write(self, batch: list[tuple[Pending, asyncio.Future[int]]]) -> dict[str, int]:
+        """Each entry's seq: of its earlier record when its key is known, else new ones in
+        one ordered `insert_many`; a seq taken meanwhile (another replica) re-reads the head
+        and tries again."""
+        entries = self.db[AUDIT]
+        keys = list(dict.fromkeys(pending.key for pending, _ in batch))
+        for _ in range(APPEND_ATTEMPTS):
+            known = {
+                doc["key"]: int(doc["_id"])
+                async for doc in entries.find({"key": {"$in": keys}}, {"key": 1})
+            }
+            fresh = [p for p, _ in batch if p.key not in known]
+            new = self._chain(list({p.key: p for p in fresh}.values()), await self._head())
+            if not new:
+                return known
+            try:
+                await entries.insert_many(new, ordered=True)
+            except (DuplicateKeyError, BulkWriteError):
+                self.head = None
+                continue
+            self.head = new[-1]
+            return {**known, **{entry["key"]: int(entry["_id"]) for entry in new}}
+        raise AuditContention(f"could not append {len(keys)} entries")
+
+    async def _head(self) -> Mapping[str, Any] | None:
+        if self.head is None:
+            self.head = await self.db[AUDIT].find_one({}, sort=[("seq", DESCENDING)])
+        return self.head
+
+    @staticmethod
+    def _chain(pending: list[Pending], head: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        chained: list[dict[str, Any]] = []
+        for item in pending:
+            entry = _next_entry(head, item.kind, item.key, item.at, item.request_id, item.detail)
+            chained.append(entry)
+            head = entry
+        return chained
 
 
 def _next_entry(

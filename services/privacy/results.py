@@ -1,48 +1,78 @@
-"""A request's tasks: record verified results, keep refusals visible, close answered requests."""
+"""A request's tasks: record verified results, keep refusals visible, close answered requests.
+
+A result counts only for the task run it answers (its `task_id`): an answer to an earlier run
+of a re-run task is kept as a receipt but changes nothing. A late answer from a service whose
+task had been given up still counts, and the request's final state is worked out again.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import structlog
+from pymongo import ReturnDocument
 
-from contracts.privacy import PrivacyTaskCompleted, RequestStatus
-from privacy import store
+from contracts.privacy import (
+    PrivacyRequestClosed,
+    PrivacyTaskCompleted,
+    RequestStatus,
+    TaskStatus,
+)
+from privacy import audit, lifecycle, store
+from privacy.audit import AuditKind
+from privacy.requests import Desk
 from privacy.store import Db
-from servicekit.clock import utcnow
+from servicekit.outbox import add_outbox
 
 log = structlog.get_logger("privacy")
 
+ANSWERABLE = [
+    RequestStatus.IN_PROGRESS,
+    RequestStatus.COMPLETED_WITH_EXCEPTIONS,
+    RequestStatus.FAILED,
+]
+"""A request in one of these states takes task answers (a cancelled one keeps them aside)."""
+
+CLOSING_KIND = {
+    RequestStatus.COMPLETED: AuditKind.REQUEST_COMPLETED,
+    RequestStatus.COMPLETED_WITH_EXCEPTIONS: AuditKind.REQUEST_COMPLETED_WITH_EXCEPTIONS,
+    RequestStatus.FAILED: AuditKind.REQUEST_FAILED,
+}
+
 
 async def mark_refused(db: Db, result: PrivacyTaskCompleted, reason: str) -> None:
-    """A refused receipt leaves its task open, with the reason as the task's error."""
+    """A refused receipt leaves its task open, with the reason as the task's last error."""
     task = f"tasks.{result.service}"
     await db[store.REQUESTS].update_one(
         {
             "_id": result.request_id,
             f"{task}.task_id": result.task_id,
-            f"{task}.status": RequestStatus.IN_PROGRESS.value,
+            f"{task}.status": TaskStatus.IN_PROGRESS.value,
         },
-        {"$set": {f"{task}.error": f"receipt refused: {reason}"}},
+        {"$set": {f"{task}.last_error": f"receipt refused: {reason}"}},
     )
 
 
-async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> None:
-    """Record a verified result as its task's result (and keep its export)."""
-    status = RequestStatus.COMPLETED if result.succeeded else RequestStatus.FAILED
+async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> bool:
+    """Record a verified result as its task's result (and keep its export); whether it
+    answered a task of the request as it now is."""
+    status = TaskStatus.COMPLETED if result.succeeded else TaskStatus.FAILED
     task = f"tasks.{result.service}"
     recorded: dict[str, Any] = {
-        "task_id": result.task_id,
-        "action": result.action.value,
-        "status": status.value,
-        "outcomes": [o.model_dump(mode="json") for o in result.outcomes],
-        "completed_at": result.completed_at,
-        "receipt": receipt_id,
+        f"{task}.status": status.value,
+        f"{task}.outcomes": [o.model_dump(mode="json") for o in result.outcomes],
+        f"{task}.completed_at": result.completed_at,
+        f"{task}.receipt": receipt_id,
     }
     if result.error is not None:
-        recorded["error"] = result.error
-    await db[store.REQUESTS].update_one(
-        {"_id": result.request_id, f"{task}.task_id": result.task_id}, {"$set": {task: recorded}}
+        recorded[f"{task}.error"] = result.error
+    updated = await db[store.REQUESTS].update_one(
+        {
+            "_id": result.request_id,
+            f"{task}.task_id": result.task_id,
+            "status": {"$in": [s.value for s in ANSWERABLE]},
+        },
+        {"$set": recorded},
     )
     if result.export is not None:
         await db[store.EXPORTS].update_one(
@@ -56,24 +86,45 @@ async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> None:
             },
             upsert=True,
         )
+    return updated.matched_count == 1
 
 
-async def close_if_answered(db: Db, request_id: str) -> RequestStatus | None:
-    """Close the request once no task is open; its final status, or None while open."""
-    requests = db[store.REQUESTS]
-    document = await requests.find_one({"_id": request_id})
+async def close(desk: Desk, request_id: str) -> RequestStatus | None:
+    """Close the request once no task is open; its new final state, or None (still open, or
+    already in that state)."""
+    document = await desk.requests.find_one({"_id": request_id})
     if document is None:
         log.warning("task_result_for_unknown_request", request_id=request_id)
         return None
-    statuses = {task["status"] for task in document["tasks"].values()}
-    if RequestStatus.IN_PROGRESS.value in statuses:
+    final = lifecycle.closing_status(t["status"] for t in document.get("tasks", {}).values())
+    if final is None or document["status"] not in ANSWERABLE or document["status"] == final:
         return None
-    final = (
-        RequestStatus.FAILED if RequestStatus.FAILED.value in statuses else RequestStatus.COMPLETED
+    now = desk.clock()
+    announcement = PrivacyRequestClosed(
+        request_id=request_id,
+        type=document["type"],
+        partner_id=document.get("partner_id"),
+        status=final,
+        closed_at=now,
     )
-    await requests.update_one(
-        {"_id": request_id, "status": RequestStatus.IN_PROGRESS.value},
-        {"$set": {"status": final.value, "completion": {"at": utcnow()}}},
+    closed = await desk.requests.find_one_and_update(
+        {"_id": request_id, "status": document["status"]},
+        add_outbox(
+            {"$set": {"status": final.value, "completion": {"at": now}}, "$unset": {"retry": ""}},
+            desk.bus.outgoing(announcement),
+        ),
+        return_document=ReturnDocument.AFTER,
     )
-    await store.release_open(db, request_id)
+    if closed is None:
+        return None
+    await store.release_open(desk.db, request_id)
+    await audit.append(
+        desk.db,
+        CLOSING_KIND[final],
+        key=f"closed:{request_id}:{final.value}:{now.isoformat()}",
+        now=now,
+        request_id=request_id,
+        detail={"from": document["status"]},
+    )
+    log.info("privacy_request_closed", request_id=request_id, status=final.value)
     return final

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from contracts.privacy import DataCategory
+from contracts.privacy import OPEN_STATUSES, DataCategory
 
 REQUESTS = "requests"
 OPEN_REQUESTS = "open_requests"
@@ -24,11 +24,15 @@ Db = AsyncDatabase[dict[str, Any]]
 
 
 async def create_indexes(db: Db) -> None:
-    """Listing a partner's requests is by partner (then `_id`, which every collection indexes).
+    """Requests are listed by partner and by state, swept by their next retry, watched by
+    their deadline (each then by `_id`, which every collection indexes).
 
-    Not a compound index with `_id`: nx-27017 then fails every write (decision 0002).
+    Not compound indexes with `_id`: nx-27017 then fails every write (decision 0002).
     """
     await db[REQUESTS].create_index("partner_id")
+    await db[REQUESTS].create_index("status")
+    await db[REQUESTS].create_index("retry.at")
+    await db[REQUESTS].create_index("deadline.at")
     await db[OPEN_REQUESTS].create_index("request_id")
 
 
@@ -37,14 +41,31 @@ async def registered_services(db: Db) -> list[str]:
     return sorted([doc["_id"] async for doc in db[REGISTRY].find({}, {"_id": 1})])
 
 
+async def services_for(db: Db, kinds: set[str]) -> list[str]:
+    """The registered services that can find a subject by one of these identifier kinds (a
+    service that did not say which kinds it uses is asked always)."""
+    services = []
+    async for entry in db[REGISTRY].find({}):
+        held = entry["announcement"].get("identifiers")
+        if held is None or kinds & set(held):
+            services.append(entry["_id"])
+    return sorted(services)
+
+
 async def register_inventory(
-    db: Db, service: str, categories: list[DataCategory], announced_at: Any
+    db: Db,
+    service: str,
+    categories: list[DataCategory],
+    identifiers: Sequence[str] | None,
+    announced_at: Any,
 ) -> None:
     """Record (or replace) a service's inventory in the registry."""
-    announcement = {
+    announcement: dict[str, Any] = {
         "categories": [c.model_dump(mode="json") for c in categories],
         "at": announced_at,
     }
+    if identifiers is not None:
+        announcement["identifiers"] = list(identifiers)
     await db[REGISTRY].update_one(
         {"_id": service}, {"$set": {"announcement": announcement}}, upsert=True
     )
@@ -59,7 +80,9 @@ CLAIM_WAIT_SECONDS = 2.0
 CLAIM_WAIT_POLLS = 20
 
 
-def open_key(partner_id: str, request_type: str, subject: dict[str, Any], changes: Any) -> str:
+def open_key(
+    partner_id: str | None, request_type: str, subject: dict[str, Any], changes: Any
+) -> str:
     """What makes two requests the same: who asks, what, about whom (and the new values)."""
     terms = {"partner": partner_id, "type": request_type, "subject": subject, "changes": changes}
     canonical = json.dumps(terms, sort_keys=True, separators=(",", ":"))
@@ -80,7 +103,7 @@ async def claim_open(db: Db, key: str, request_id: str) -> str | None:
     holder = held["request_id"] if held is not None else None
     if holder is not None:
         request = await _stored(db, holder)
-        if request is not None and request["status"] in ("pending", "in_progress"):
+        if request is not None and request["status"] in OPEN_STATUSES:
             return str(holder)
     await db[OPEN_REQUESTS].update_one(
         {"_id": key}, {"$set": {"request_id": request_id}}, upsert=True

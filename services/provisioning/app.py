@@ -17,7 +17,11 @@ def create_service(settings: ProvisioningSettings) -> Service:
     """Wire the provisioning service."""
     service = Service.create(NAME, settings)
     service.startup.append(lambda: store.create_indexes(service.db))
-    service.join_privacy(INVENTORY, ProvisioningPrivacy.from_settings(service.db, settings))
+    service.join_privacy(
+        INVENTORY,
+        ProvisioningPrivacy.from_settings(service.db, settings),
+        identifiers=["partner_id", "email", "end_user_ref", "iccid"],
+    )
     hooks = webhooks.register(service, settings)
     esims.register(service, settings, hooks)
     ordering.register(service, settings, hooks)

@@ -4,7 +4,8 @@
 when its Standard Webhooks signature matches the shared secret and its timestamp is fresh;
 anything else is refused with 401 and changes nothing. A verified callback is stored under
 its webhook id (so a redelivery is recorded once) together with its domain event in the
-document's outbox.
+document's outbox. A callback about an eSIM whose subject was erased after the callback
+occurred (a late or replayed one) keeps only its type and times (`record`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from contracts import Contract
 from contracts.provider import ICCID_PATTERN, ProfileExpired, ProfileInstalled, UsageUpdated
 from provisioning.settings import ProvisioningSettings
-from provisioning.store import Db
+from provisioning.store import ESIMS, Db
 from servicekit.clock import utcnow
+from servicekit.erasures import ErasureRegister
 from servicekit.messages import Outgoing
 from servicekit.outbox import with_outbox
 from servicekit.service import Service
@@ -34,6 +36,9 @@ CALLBACKS = "provider_callbacks"
 CALLBACK_PATH = "/provider/callbacks"
 TOLERANCE = timedelta(minutes=5)
 """How far a callback's signed timestamp may be from now (Standard Webhooks' default)."""
+
+ERASED_SUBJECT = "erased"
+"""The `subject` of a callback recorded without its ICCID: its subject was erased after it."""
 
 _WEBHOOK_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
@@ -92,8 +97,11 @@ class CallbackReceiver:
         outgoing: Callable[[Contract], Outgoing],
         published: Callable[[], None],
         clock: Callable[[], datetime] = utcnow,
+        erasures: ErasureRegister | None = None,
     ) -> None:
         self.collection = db[CALLBACKS]
+        self.esims = db[ESIMS]
+        self.erasures = erasures
         self.webhook = Webhook(secret) if secret else None
         self.outgoing = outgoing
         self.published = published
@@ -118,19 +126,38 @@ class CallbackReceiver:
             raise CallbackRefused("signature does not match") from None
         return webhook_id
 
+    async def _erased_before(self, callback: ProviderCallback) -> bool:
+        """Whether the eSIM's subject was erased after the callback occurred (a late or
+        replayed callback): one indexed query, and the eSIM's partner read only then."""
+        index = None if self.erasures is None else self.erasures.index("iccid", callback.iccid)
+        if self.erasures is None or index is None:
+            return False
+        erasures = await self.erasures.erasures_of([index])
+        if not erasures:
+            return False
+        esim = await self.esims.find_one({"_id": callback.iccid}, {"partner_id": 1})
+        partner_id = None if esim is None else esim.get("partner_id")
+        return any(e.covers([index], partner_id, callback.occurred_at) for e in erasures)
+
     async def record(self, webhook_id: str, callback: ProviderCallback) -> bool:
-        """Store the callback and its event once; False if this webhook id was recorded."""
-        event = domain_event(callback, webhook_id)
-        document = {
+        """Store the callback and its event once; False if this webhook id was recorded. A
+        callback older than an erasure of its eSIM's subject is recorded without the ICCID and
+        data, and publishes nothing (the late fact is not taken in again)."""
+        document: dict[str, Any] = {
             "_id": webhook_id,
             "type": callback.type,
-            "iccid": callback.iccid,
             "occurred_at": callback.occurred_at,
             "received_at": self.clock(),
-            "data": callback.data,
         }
+        messages = []
+        if await self._erased_before(callback):
+            document["subject"] = ERASED_SUBJECT
+            log.info("provider_callback_about_erased_subject", type=callback.type)
+        else:
+            document |= {"iccid": callback.iccid, "data": callback.data}
+            messages.append(self.outgoing(domain_event(callback, webhook_id)))
         try:
-            await self.collection.insert_one(with_outbox(document, self.outgoing(event)))
+            await self.collection.insert_one(with_outbox(document, *messages))
         except DuplicateKeyError:
             return False
         self.published()
@@ -182,12 +209,15 @@ def register(
 ) -> web.Application:
     """Receive the provider's callbacks on `app` and relay their events; returns `app`."""
     secret = settings.provider_callback_secret
+    encryption = settings.encryption()
+    blind = encryption.make_blind_index() if encryption is not None else None
     receiver = CallbackReceiver(
         db=service.db,
         secret=secret.get_secret_value() if secret is not None else None,
         outgoing=service.bus.outgoing,
         published=service.outbox.kick,
         clock=clock,
+        erasures=ErasureRegister(service.db, blind) if blind is not None else None,
     )
     service.outbox.collections.append(CALLBACKS)
     service.startup.append(lambda: create_indexes(service.db))

@@ -12,6 +12,18 @@ deleted, since no obligation keeps them. Restriction flags the orders and top-up
 that carry the subject's data. Rectification re-seals the corrected fields with the order's
 key, with new blind indexes.
 
+Erasing again (`erase_indexed`, a reapply run after a restore) takes the same path from the
+ledger entry: email and reference by blind index, partner id and ICCID by value; nothing
+provisioning holds is out of its reach. A provider callback about an erased ICCID that
+occurred before the erasure is recorded without the ICCID (`provisioning.callbacks`).
+
+Scope: a partner's request (`scope` = its id) reaches only what that partner controls: its
+own orders, top-ups and eSIMs (the end users it sold to), the provider's callbacks about
+those eSIMs, and its own webhook endpoints, deliveries and attempts. The same email,
+end-user reference or ICCID under another partner is untouched, and a `partner_id` naming
+another partner reaches nothing (in particular no partner key is shredded). Without a scope
+(ops, or a person about themselves) every partner's records are reached.
+
 The end user's fields are sealed, so every answer needs the vault (MASTER_KEYS and
 BLIND_INDEX_KEY). Without them the service still starts, but each privacy task fails with
 `unavailable` (and the privacy service reports it failed) rather than answer "none held" or
@@ -26,6 +38,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contracts.erasure_ledger import ErasedIdentifier
 from contracts.orders import EndUser
 from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
 from provisioning import store
@@ -34,10 +47,11 @@ from provisioning.inventory import TRANSACTION_RETENTION_DAYS, Category
 from provisioning.purchase_store import END_USER_INDEX, open_end_user
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import Db
-from provisioning.subject_records import Holdings, SubjectRecords, ids_of
+from provisioning.subject_records import Holdings, SubjectRecords, ids_of, partner_in_scope
 from provisioning.webhook_store import ATTEMPTS, DELIVERIES, ENDPOINTS
 from provisioning.webhooks import RESTRICTION
 from servicekit.clock import utcnow
+from servicekit.erasures import IndexedSubject
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.vault import Vault
@@ -122,22 +136,22 @@ class ProvisioningPrivacy:
             )
         return SubjectRecords(self.db, self.vault)
 
-    async def holdings(self, subject: SubjectRef) -> Holdings:
-        """What provisioning holds about the subject."""
-        return await self._records().holdings(subject)
+    async def holdings(self, subject: SubjectRef, scope: str | None) -> Holdings:
+        """What provisioning holds about the subject (with a scope: under that partner)."""
+        return await self._records().holdings(subject, scope)
 
-    async def locate(self, subject: SubjectRef) -> list[CategoryOutcome]:
+    async def locate(self, subject: SubjectRef, *, scope: str | None) -> list[CategoryOutcome]:
         """How many records of each category mention the subject."""
-        held = await self.holdings(subject)
+        held = await self.holdings(subject, scope)
         return [
             _outcome(category, len(records), Disposition.FOUND)
             for category, records in held.by_category().items()
         ]
 
-    async def export(self, subject: SubjectRef) -> dict[str, Any]:
+    async def export(self, subject: SubjectRef, *, scope: str | None) -> dict[str, Any]:
         """The subject's records, readable; never a matching id, LPA string or secret."""
         records = self._records()
-        held = await records.holdings(subject)
+        held = await records.holdings(subject, scope)
         return {
             "orders": [await self._order_export(records.vault, o) for o in held.orders],
             "topups": [
@@ -172,21 +186,33 @@ class ProvisioningPrivacy:
             "end_user": end_user.model_dump(exclude_none=True) if end_user else {}
         }
 
-    async def erase(self, subject: SubjectRef) -> list[CategoryOutcome]:
+    async def erase(self, subject: SubjectRef, *, scope: str | None) -> list[CategoryOutcome]:
         """Shred and remove the end users' fields, keep the transaction records pseudonymised
         (7 years), shred a partner's key; delete the logs, callbacks and endpoints."""
         records = self._records()
-        held = await records.holdings(subject)
+        return await self._erase(
+            records, IndexedSubject.of_subject(subject, records.vault.blind_index), scope
+        )
+
+    async def erase_indexed(
+        self, identifiers: list[ErasedIdentifier], *, scope: str | None
+    ) -> list[CategoryOutcome]:
+        """Erase again what an erasure-ledger entry names (after a restore or a replay)."""
+        return await self._erase(self._records(), IndexedSubject.of_erased(identifiers), scope)
+
+    async def _erase(
+        self, records: SubjectRecords, indexed: IndexedSubject, scope: str | None
+    ) -> list[CategoryOutcome]:
+        held = await records.holdings_indexed(indexed, scope)
         outcomes = [await self._erase_end_users(records.vault, held.orders_with_end_user())]
-        if subject.partner_id:
-            await records.vault.shred(subject.partner_id)
+        partner_id = partner_in_scope(indexed, scope)
+        if partner_id:
+            await records.vault.shred(partner_id)
         esim_note = "eSIM records kept; the partner's key is shredded, so its matching ids are."
         outcomes += [
             _retained(Category.ORDERS, held.orders, KEPT_NOTE),
             _retained(Category.TOPUPS, held.topups, KEPT_NOTE),
-            _retained(
-                Category.ESIM_PROFILES, held.esims, esim_note if subject.partner_id else KEPT_NOTE
-            ),
+            _retained(Category.ESIM_PROFILES, held.esims, esim_note if partner_id else KEPT_NOTE),
         ]
         for collection, category, found in (
             (ATTEMPTS, Category.WEBHOOK_ATTEMPTS, held.attempts),
@@ -217,10 +243,10 @@ class ProvisioningPrivacy:
         return _outcome(Category.END_USER_DATA, len(ids), Disposition.DELETED)
 
     async def restrict(
-        self, subject: SubjectRef, *, restricted: bool, objection: bool
+        self, subject: SubjectRef, *, scope: str | None, restricted: bool, objection: bool
     ) -> list[CategoryOutcome]:
         """Flag the subject's orders and top-ups; when restricting, give up deliveries due."""
-        held = await self.holdings(subject)
+        held = await self.holdings(subject, scope)
         ids = ids_of(held.orders + held.topups)
         restriction = {"restricted": restricted, "objection": objection, "at": utcnow()}
         if ids:
@@ -248,12 +274,15 @@ class ProvisioningPrivacy:
         )
         return result.modified_count
 
-    async def rectify(self, subject: SubjectRef, changes: dict[str, str]) -> list[CategoryOutcome]:
+    async def rectify(
+        self, subject: SubjectRef, changes: dict[str, str], *, scope: str | None
+    ) -> list[CategoryOutcome]:
         """Re-seal the corrected email or reference on the subject's orders (erased ones
         stay erased), with new blind indexes; each change is recorded (field names only)."""
         corrected = _corrections(changes)
         records = self._records()
-        orders = (await records.holdings(subject)).orders_with_end_user() if corrected else []
+        held = await records.holdings(subject, scope) if corrected else Holdings()
+        orders = held.orders_with_end_user()
         indexed = {name: END_USER_INDEX[name] for name in corrected}
         now = utcnow()
         for order in orders:

@@ -8,6 +8,15 @@
    callbacks about them.
 3. Webhook deliveries by those ICCIDs and purchase ids (copied onto each delivery, indexed)
    and by partner; their attempts by delivery id and partner; endpoints by partner.
+
+A request's subject and an erasure-ledger entry take the same path (`holdings_indexed`): the
+email and end-user reference by blind index, the partner id and ICCID by value (the ledger
+keeps both), so every kind provisioning holds is found again after a restore.
+
+With a `scope` (a partner asked), every lookup also requires `partner_id` = the scope, and a
+`partner_id` identifier naming another partner is not looked up at all. The provider's
+callbacks carry no partner: they are reached only through the ICCIDs of the scope's own
+purchases and eSIMs, never through the subject's ICCID alone.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from provisioning.inventory import Category
 from provisioning.purchase_store import END_USER_INDEX, Kind
 from provisioning.store import Db
 from provisioning.webhook_store import ATTEMPTS, DELIVERIES, ENDPOINTS
+from servicekit.erasures import IndexedSubject
 from servicekit.vault import Vault
 
 Doc = dict[str, Any]
@@ -39,6 +49,14 @@ def _any_of(path: str, values: Iterable[Any]) -> list[Doc]:
     """A criterion matching `path` against any of the values; none when there are none."""
     listed = sorted(set(values))
     return [{path: {"$in": listed}}] if listed else []
+
+
+def partner_in_scope(found: IndexedSubject, scope: str | None) -> str | None:
+    """The subject's partner id, if a request with this scope may reach that partner."""
+    partner_id = found.values.get("partner_id")
+    if partner_id is None or scope not in (None, partner_id):
+        return None
+    return partner_id
 
 
 @dataclass
@@ -78,53 +96,68 @@ class SubjectRecords:
     db: Db
     vault: Vault
 
-    async def _find(self, collection: str, criteria: Iterable[Doc]) -> list[Doc]:
-        """The union of the documents matching any of the criteria (each one indexed)."""
+    async def _find(self, collection: str, criteria: Iterable[Doc], scope: str | None) -> list[Doc]:
+        """The union of the documents matching any of the criteria (each one indexed); with
+        a scope, only those whose `partner_id` is the scope."""
         found: dict[Any, Doc] = {}
         for one in criteria:
-            async for document in self.db[collection].find(one):
+            scoped = one if scope is None else {**one, "partner_id": scope}
+            async for document in self.db[collection].find(scoped):
                 found[document["_id"]] = document
         return list(found.values())
 
-    def _purchase_criteria(self, subject: SubjectRef) -> list[Doc]:
+    @staticmethod
+    def _purchase_criteria(found: IndexedSubject, scope: str | None) -> list[Doc]:
         criteria = []
-        for key, value in subject.identifiers().items():
-            path = store.SUBJECT_FIELDS.get(key)
-            if path is None:
-                continue
+        for key, path in store.SUBJECT_FIELDS.items():
             if key in BLIND_KINDS:
-                criteria.append({path: self.vault.index(key, value)})
-            elif key == "iccid":
+                if key in found.indexes:
+                    criteria.append({path: found.indexes[key]})
+                continue
+            value = found.values.get(key)
+            if value is None or (key == "partner_id" and scope not in (None, value)):
+                continue
+            if key == "iccid":
                 criteria += _any_of(path, [value])  # nx: indexed arrays need `$in`
             else:
                 criteria.append({path: value})
         return criteria
 
-    async def holdings(self, subject: SubjectRef) -> Holdings:
-        """What provisioning holds about the subject."""
-        purchases = await self._find(store.ORDERS, self._purchase_criteria(subject))
-        own = {subject.iccid} if subject.iccid else set()
+    async def holdings(self, subject: SubjectRef, scope: str | None = None) -> Holdings:
+        """What provisioning holds about the subject (with a scope: under that partner)."""
+        indexed = IndexedSubject.of_subject(subject, self.vault.blind_index)
+        return await self.holdings_indexed(indexed, scope)
+
+    async def holdings_indexed(self, indexed: IndexedSubject, scope: str | None = None) -> Holdings:
+        """The same from identifiers as blind indexes and, where known, values (an erasure-
+        ledger entry has the values of partner ids and ICCIDs, which is all this needs)."""
+        purchases = await self._find(store.ORDERS, self._purchase_criteria(indexed, scope), scope)
+        own_iccid = indexed.values.get("iccid")
+        own = {own_iccid} if own_iccid else set()
         iccids = own | {iccid for p in purchases for iccid in p.get("iccids", [])}
         found = {p["_id"] for p in purchases}
         purchases += [
             p
-            for p in await self._find(store.ORDERS, _any_of("iccids", iccids))
+            for p in await self._find(store.ORDERS, _any_of("iccids", iccids), scope)
             if p["_id"] not in found
         ]
         held = Holdings(
             orders=[p for p in purchases if p.get("kind") != Kind.TOPUP],
             topups=[p for p in purchases if p.get("kind") == Kind.TOPUP],
         )
-        partner = [{"partner_id": subject.partner_id}] if subject.partner_id else []
+        partner_id = partner_in_scope(indexed, scope)
+        partner = [{"partner_id": partner_id}] if partner_id else []
         order_ids = ids_of(held.orders)
         held.esims = await self._find(
-            store.ESIMS, _any_of("_id", iccids) + _any_of("order_id", order_ids) + partner
+            store.ESIMS, _any_of("_id", iccids) + _any_of("order_id", order_ids) + partner, scope
         )
+        if scope is not None:  # the subject's ICCID counts only if the scope's eSIM has it
+            iccids = {iccid for p in purchases for iccid in p.get("iccids", [])}
         iccids |= set(ids_of(held.esims))
-        held.callbacks = await self._find(CALLBACKS, _any_of("iccid", iccids))
-        held.endpoints = await self._find(ENDPOINTS, partner)
+        held.callbacks = await self._find(CALLBACKS, _any_of("iccid", iccids), None)
+        held.endpoints = await self._find(ENDPOINTS, partner, scope)
         linked = _any_of("iccid", iccids) + _any_of("order_id", ids_of(purchases))
-        held.deliveries = await self._find(DELIVERIES, linked + partner)
+        held.deliveries = await self._find(DELIVERIES, linked + partner, scope)
         by_delivery = _any_of("delivery_id", ids_of(held.deliveries))
-        held.attempts = await self._find(ATTEMPTS, by_delivery + partner)
+        held.attempts = await self._find(ATTEMPTS, by_delivery + partner, scope)
         return held

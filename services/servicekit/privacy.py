@@ -15,11 +15,13 @@ import structlog
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from contracts.erasure_ledger import ErasedIdentifier
 from contracts.privacy import (
     CategoryOutcome,
     DataCategory,
     EraseSubject,
     ExportSubject,
+    IdentifierKind,
     InventoryAnnounced,
     InventoryRequested,
     LocateSubject,
@@ -31,6 +33,8 @@ from contracts.privacy import (
 )
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
+from servicekit.erasures import join_erasure_ledger
+from servicekit.export_parts import parts_if_large
 from servicekit.messages import MessageContext
 from servicekit.outbox import OutboxRelay, with_outbox
 from servicekit.receipts import ReceiptSigner, to_millisecond
@@ -43,24 +47,37 @@ log = structlog.get_logger("servicekit.privacy")
 
 
 class PrivacyHandler(Protocol):
-    """What a data-owning service implements to join the privacy fan-out."""
+    """What a data-owning service implements to join the privacy fan-out.
 
-    async def locate(self, subject: SubjectRef) -> list[CategoryOutcome]:
+    `scope` is the partner whose data alone may be touched (the command's `scope_partner_id`:
+    a partner asked); None reaches the subject's data under any partner (ops, or a person
+    about themselves). Each service says in its privacy module what its partners control.
+    """
+
+    async def locate(self, subject: SubjectRef, *, scope: str | None) -> list[CategoryOutcome]:
         """Which categories of the subject's data are held, and how many records."""
 
-    async def export(self, subject: SubjectRef) -> dict[str, Any]:
+    async def export(self, subject: SubjectRef, *, scope: str | None) -> dict[str, Any]:
         """Everything held about the subject: readable field names, decrypted values."""
 
-    async def erase(self, subject: SubjectRef) -> list[CategoryOutcome]:
+    async def erase(self, subject: SubjectRef, *, scope: str | None) -> list[CategoryOutcome]:
         """Erase per category: delete, pseudonymise, or retain under a legal obligation."""
 
     async def restrict(
-        self, subject: SubjectRef, *, restricted: bool, objection: bool
+        self, subject: SubjectRef, *, scope: str | None, restricted: bool, objection: bool
     ) -> list[CategoryOutcome]:
         """Set or lift the restriction flag on the subject's data."""
 
-    async def rectify(self, subject: SubjectRef, changes: dict[str, str]) -> list[CategoryOutcome]:
+    async def rectify(
+        self, subject: SubjectRef, changes: dict[str, str], *, scope: str | None
+    ) -> list[CategoryOutcome]:
         """Replace inaccurate fields with corrected values and record the change."""
+
+    async def erase_indexed(
+        self, identifiers: list[ErasedIdentifier], *, scope: str | None
+    ) -> list[CategoryOutcome]:
+        """Erase again what an erasure-ledger entry names, as `erase` did for its subject:
+        sealed kinds by their blind index, platform-assigned kinds by value."""
 
 
 SubjectCommand = LocateSubject | ExportSubject | EraseSubject | RestrictSubject | RectifySubject
@@ -82,12 +99,17 @@ def receipt_signer(service: str, settings: ServiceSettings) -> ReceiptSigner:
 
 
 def inventory_announcement(
-    service: str, inventory: list[DataCategory], signer: ReceiptSigner
+    service: str,
+    inventory: list[DataCategory],
+    signer: ReceiptSigner,
+    identifiers: list[IdentifierKind],
 ) -> InventoryAnnounced:
-    """The inventory with the public key the service's receipts verify against."""
+    """The inventory, the identifier kinds the service finds data by, and the public key the
+    service's receipts verify against."""
     return InventoryAnnounced(
         service=service,
         categories=inventory,
+        identifiers=identifiers,
         receipt_public_key=signer.public_key,
         receipt_key_id=signer.key_id,
     )
@@ -98,13 +120,18 @@ def join_privacy(
     router: Router,
     service: str,
     inventory: list[DataCategory],
+    identifiers: list[IdentifierKind],
     handler: PrivacyHandler,
     db: AsyncDatabase[dict[str, Any]],
     bus: Bus,
     relay: OutboxRelay,
     signer: ReceiptSigner,
+    export_part_bytes: int = 256 * 1024,
 ) -> None:
-    """Register the privacy commands and inventory requests of a data-owning service."""
+    """Register the privacy commands and inventory requests of a data-owning service.
+
+    An export larger than `export_part_bytes` travels in parts of at most that many bytes,
+    ahead of the result and in the same outbox write."""
     receipts = db[RECEIPTS]
     if RECEIPTS not in relay.collections:
         relay.collections.append(RECEIPTS)
@@ -112,8 +139,34 @@ def join_privacy(
     async def run_task(
         command: SubjectCommand, context: MessageContext, action: PrivacyAction, work: Action
     ) -> None:
-        if await receipts.find_one({"_id": command.task_id}, {"_id": 1}) is not None:
+        done = await receipts.find_one({"_id": command.task_id})
+        if done is not None:
+            await answer_again(done, command, context, action, work)
             return
+        messages = await perform(command, context, action, work)
+        result = messages[-1]
+        receipt = {
+            "_id": command.task_id,
+            "request_id": command.request_id,
+            "action": action.value,
+            "succeeded": result.succeeded,
+            "outcomes": [o.model_dump(mode="json") for o in result.outcomes],
+            "completed_at": result.completed_at,
+            "signature": result.signature,
+            "key_id": result.key_id,
+        }
+        if result.error is not None:
+            receipt["error"] = result.error
+        outgoing = [bus.outgoing(m, correlation_id=context.correlation_id) for m in messages]
+        try:
+            await receipts.insert_one(with_outbox(receipt, *outgoing))
+        except DuplicateKeyError:
+            return
+
+    async def perform(
+        command: SubjectCommand, context: MessageContext, action: PrivacyAction, work: Action
+    ) -> list[Any]:
+        """Do the task; the export's parts (if it travels in parts) and the signed result."""
         outcomes: list[CategoryOutcome] = []
         export: dict[str, Any] | None = None
         error: str | None = None
@@ -124,6 +177,13 @@ def join_privacy(
                 raise
             log.error("privacy_task_failed", action=action, error=repr(failure))
             error = f"{type(failure).__name__}: the service could not complete the task"
+        in_parts = parts_if_large(
+            request_id=command.request_id,
+            task_id=command.task_id,
+            service=service,
+            export=export,
+            part_bytes=export_part_bytes,
+        )
         unsigned = PrivacyTaskCompleted(
             request_id=command.request_id,
             task_id=command.task_id,
@@ -131,49 +191,72 @@ def join_privacy(
             action=action,
             succeeded=error is None,
             outcomes=outcomes,
-            export=export,
+            export=export if in_parts is None else None,
+            export_parts=in_parts.count if in_parts else None,
+            export_sha256=in_parts.sha256 if in_parts else None,
             error=error,
             completed_at=to_millisecond(utcnow()),
         )
-        result = signer.sign(unsigned)
-        receipt = {
-            "_id": command.task_id,
-            "request_id": command.request_id,
-            "action": action.value,
-            "succeeded": error is None,
-            "outcomes": [o.model_dump(mode="json") for o in outcomes],
-            "completed_at": result.completed_at,
-            "signature": result.signature,
-            "key_id": result.key_id,
-        }
-        outgoing = bus.outgoing(result, correlation_id=context.correlation_id)
-        try:
-            await receipts.insert_one(with_outbox(receipt, outgoing))
-        except DuplicateKeyError:
-            return
+        parts: list[Any] = list(in_parts.parts) if in_parts else []
+        return [*parts, signer.sign(unsigned)]
+
+    async def answer_again(
+        done: dict[str, Any],
+        command: SubjectCommand,
+        context: MessageContext,
+        action: PrivacyAction,
+        work: Action,
+    ) -> None:
+        """A task already done is asked again (its answer was lost, or refused before the
+        service's key was known): the same signed result goes out again; an export, which the
+        receipt does not keep, is read afresh. Nothing is changed twice."""
+        if action is PrivacyAction.EXPORT:
+            messages = await perform(command, context, action, work)
+        else:
+            unsigned = PrivacyTaskCompleted(
+                request_id=command.request_id,
+                task_id=command.task_id,
+                service=service,
+                action=action,
+                succeeded=done["succeeded"],
+                outcomes=[CategoryOutcome.model_validate(o) for o in done["outcomes"]],
+                error=done.get("error"),
+                completed_at=done["completed_at"],
+            )
+            messages = [signer.sign(unsigned)]
+        outgoing = [bus.outgoing(m, correlation_id=context.correlation_id) for m in messages]
+        await bus.publish_many(outgoing)
+        log.info("privacy_task_answered_again", action=action)
 
     async def locate(command: LocateSubject, context: MessageContext) -> None:
         async def work(c: LocateSubject) -> tuple[list[CategoryOutcome], None]:
-            return await handler.locate(c.subject), None
+            return await handler.locate(c.subject, scope=c.scope_partner_id), None
 
         await run_task(command, context, PrivacyAction.LOCATE, work)
 
     async def export(command: ExportSubject, context: MessageContext) -> None:
         async def work(c: ExportSubject) -> tuple[list[CategoryOutcome], dict[str, Any]]:
-            return await handler.locate(c.subject), await handler.export(c.subject)
+            scope = c.scope_partner_id
+            return (
+                await handler.locate(c.subject, scope=scope),
+                await handler.export(c.subject, scope=scope),
+            )
 
         await run_task(command, context, PrivacyAction.EXPORT, work)
 
     async def erase(command: EraseSubject, context: MessageContext) -> None:
         async def work(c: EraseSubject) -> tuple[list[CategoryOutcome], None]:
-            return await handler.erase(c.subject), None
+            return await handler.erase(c.subject, scope=c.scope_partner_id), None
 
         await run_task(command, context, PrivacyAction.ERASE, work)
 
     async def restrict(command: RestrictSubject, context: MessageContext) -> None:
         async def work(c: RestrictSubject) -> tuple[list[CategoryOutcome], None]:
             outcomes = await handler.restrict(
-                c.subject, restricted=c.restricted, objection=c.objection
+                c.subject,
+                scope=c.scope_partner_id,
+                restricted=c.restricted,
+                objection=c.objection,
             )
             return outcomes, None
 
@@ -181,12 +264,12 @@ def join_privacy(
 
     async def rectify(command: RectifySubject, context: MessageContext) -> None:
         async def work(c: RectifySubject) -> tuple[list[CategoryOutcome], None]:
-            return await handler.rectify(c.subject, c.changes), None
+            return await handler.rectify(c.subject, c.changes, scope=c.scope_partner_id), None
 
         await run_task(command, context, PrivacyAction.RECTIFY, work)
 
     async def announce(_event: InventoryRequested, _context: MessageContext) -> None:
-        await bus.publish(inventory_announcement(service, inventory, signer))
+        await bus.publish(inventory_announcement(service, inventory, signer, identifiers))
 
     router.on(LocateSubject, locate)
     router.on(ExportSubject, export)
@@ -194,3 +277,6 @@ def join_privacy(
     router.on(RestrictSubject, restrict)
     router.on(RectifySubject, rectify)
     router.on(InventoryRequested, announce)
+    join_erasure_ledger(
+        router=router, service=service, handler=handler, db=db, bus=bus, relay=relay
+    )

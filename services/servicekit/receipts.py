@@ -2,7 +2,8 @@
 
 The signature covers `canonical_receipt(result)`: a versioned, key-sorted, compact JSON of
 the request id, task id, service, action, success, outcomes, error, completion time (to the
-millisecond, as the store keeps it) and the SHA-256 of the export when there is one. The
+millisecond, as the store keeps it) and the SHA-256 of the export when there is one (of the
+export inside the result, or as stated by a result whose export travels in parts). The
 privacy service recomputes it from the message it received and verifies it against the
 public key the service announced with its inventory.
 """
@@ -52,9 +53,10 @@ def to_millisecond(moment: datetime) -> datetime:
 
 
 def export_digest(result: PrivacyTaskCompleted) -> str | None:
-    """SHA-256 of the export's canonical JSON, or None when the result carries no export."""
+    """SHA-256 of the export's canonical JSON: computed when the export travels inside the
+    result, as stated (`export_sha256`) when it travels in parts, else None."""
     if result.export is None:
-        return None
+        return result.export_sha256
     exported = result.model_dump(mode="json", include={"export"})["export"]
     return sha256_hex(canonical_json(exported))
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.privacy import DataCategory
+from contracts.privacy import DataCategory, IdentifierKind
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.consumer import Consumer
@@ -53,6 +53,8 @@ class Service:
     relay: OutboxRelay | None
     router: Router = field(default_factory=Router)
     inventory: list[DataCategory] = field(default_factory=list)
+    identifiers: list[IdentifierKind] = field(default_factory=list)
+    """The kinds of subject identifier the service finds personal data by (announced)."""
     startup: list[StartupStep] = field(default_factory=list)
     after_start: list[StartupStep] = field(default_factory=list)
     background: list[BackgroundTask] = field(default_factory=list)
@@ -89,22 +91,33 @@ class Service:
             raise RuntimeError(f"{self.name} is stateless and has no outbox")
         return self.relay
 
-    def join_privacy(self, inventory: list[DataCategory], handler: PrivacyHandler) -> None:
-        """Become a data-owning service: announce the inventory, answer privacy commands.
+    def join_privacy(
+        self,
+        inventory: list[DataCategory],
+        handler: PrivacyHandler,
+        *,
+        identifiers: list[IdentifierKind],
+    ) -> None:
+        """Become a data-owning service: announce the inventory and the kinds of identifier
+        its data is found by (`identifiers`: only those its lookups use), answer privacy
+        commands.
 
         Needs `RECEIPT_SIGNING_KEY` (this service's own Ed25519 key) to sign its results.
         """
         self.inventory = inventory
+        self.identifiers = identifiers
         self.receipt_signer = receipt_signer(self.name, self.settings)
         join_privacy(
             router=self.router,
             service=self.name,
             inventory=inventory,
+            identifiers=identifiers,
             handler=handler,
             db=self.db,
             bus=self.bus,
             relay=self.outbox,
             signer=self.receipt_signer,
+            export_part_bytes=self.settings.export_part_bytes,
         )
 
     async def readiness(self) -> dict[str, bool]:
@@ -155,7 +168,9 @@ class Service:
         tasks = [asyncio.create_task(job) for job in jobs]
         shipper.attach()
         if self.inventory and self.receipt_signer is not None:
-            announcement = inventory_announcement(self.name, self.inventory, self.receipt_signer)
+            announcement = inventory_announcement(
+                self.name, self.inventory, self.receipt_signer, self.identifiers
+            )
             await self.bus.publish(announcement)
         for step in self.after_start:
             await step()

@@ -48,6 +48,13 @@ class ServiceSettings(BaseSettings):
         " 32 raw bytes. Required in every service that joins the privacy fan-out.",
     )
 
+    export_part_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="EXPORT_PART_BYTES: largest part (bytes of canonical JSON) a data-owning"
+        " service's export is cut into on the bus.",
+    )
+
     def database_name(self, service: str) -> str:
         """Each service owns one database; the namespace keeps test runs apart."""
         return f"{self.bus_namespace}_{service}".replace("-", "_")

@@ -20,6 +20,8 @@ from accounts_examples import ACCOUNTS_EXAMPLES
 from log_query_examples import LOG_QUERY_EXAMPLES
 from logs_examples import LOGS_EXAMPLES
 from policy_examples import POLICY_EXAMPLES
+from privacy_export_examples import PRIVACY_EXPORT_EXAMPLES
+from privacy_request_examples import PRIVACY_REQUEST_EXAMPLES
 from provisioning_examples import PROVISIONING_EXAMPLES
 
 from contracts import ALL_CONTRACTS, Contract, Event
@@ -85,22 +87,6 @@ OUTCOME = {
     "retained_until": "2033-12-31",
     "note": "Invoices are kept for ten years.",
 }
-REQUEST_VIEW = {
-    "id": "dsr_1",
-    "type": "erasure",
-    "status": "in_progress",
-    "created_at": WHEN,
-    "tasks": [
-        {
-            "service": "provisioning",
-            "action": "erase",
-            "status": "completed",
-            "outcomes": [OUTCOME],
-            "completed_at": WHEN,
-        },
-        {"service": "logs", "action": "erase", "status": "pending"},
-    ],
-}
 EXAMPLES: dict[str, dict[str, Any]] = {
     "accounts.principal.v1": {
         "partner_id": "ptn_1",
@@ -151,8 +137,6 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "subject": {"end_user_ref": "eu-42"},
         "changes": {"email": "ada@example.org"},
     },
-    "privacy.request.v1": REQUEST_VIEW,
-    "privacy.request_page.v1": {"data": [REQUEST_VIEW], "next_cursor": "cur_2"},
     "privacy.restrict_subject.v1": {
         "request_id": "dsr_3",
         "task_id": "tsk_5",
@@ -183,6 +167,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     **LOG_QUERY_EXAMPLES,
     **LOGS_EXAMPLES,
     **POLICY_EXAMPLES,
+    **PRIVACY_REQUEST_EXAMPLES,
+    **PRIVACY_EXPORT_EXAMPLES,
 }
 """One real instance of each contract (its JSON input); a new contract needs one here."""
 

@@ -203,7 +203,7 @@ async def test_a_restricted_person_is_not_added_to_new_processing(domain: Domain
     assert all(can_email(existing, purpose) for purpose in EmailPurpose)
     privacy = AccountsPrivacy(domain.db, domain.vault)
     subject = SubjectRef(email="rosa.restricted@example.com")
-    await privacy.restrict(subject, restricted=True, objection=False)
+    await privacy.restrict(subject, scope=None, restricted=True, objection=False)
 
     [restricted] = await domain.people.list_contacts(partner.id)
     assert restricted.restricted
@@ -229,7 +229,7 @@ async def test_a_restricted_person_is_not_added_to_new_processing(domain: Domain
     assert await domain.db["contacts"].count_documents({}) == 1
     assert await domain.db["users"].count_documents({}) == 0
 
-    await privacy.restrict(subject, restricted=False, objection=False)
+    await privacy.restrict(subject, scope=None, restricted=False, objection=False)
     added = await domain.people.add_contact(again, contact_id=new_id("con"), now=T0)
     assert can_email(added, EmailPurpose.MARKETING)
 
@@ -247,16 +247,16 @@ async def test_privacy_finds_contacts_by_blind_index_exports_and_erases_them(
     )
     privacy = AccountsPrivacy(domain.db, domain.vault)
     subject = SubjectRef(email="Erin.Erase@example.com")
-    exported = await privacy.export(subject)
+    exported = await privacy.export(subject, scope=None)
     assert exported["contact_people"][0]["email"] == "erin.erase@example.com"
 
-    await privacy.rectify(subject, {"name": "Erin Exact"})
+    await privacy.rectify(subject, {"name": "Erin Exact"}, scope=None)
     stored = await domain.db["contacts"].find_one({"_id": contact.id})
     assert stored is not None
     assert "Erin Exact" not in repr(stored)
     assert (await domain.people.list_contacts(partner.id))[0].name == "Erin Exact"
 
-    [outcome] = await privacy.erase(subject)
+    [outcome] = await privacy.erase(subject, scope=None)
     assert (outcome.disposition, outcome.records) == ("deleted", 1)
     assert await domain.db["contacts"].count_documents({"_id": contact.id}) == 0
     assert await domain.db[KEY_COLLECTION].count_documents({"_id": contact.id}) == 0

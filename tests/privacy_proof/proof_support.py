@@ -64,8 +64,9 @@ def data_owners(base: ServiceSettings) -> list[Service]:
 
 
 def privacy_service(base: ServiceSettings) -> Service:
-    """The real privacy service."""
-    return create_privacy(PrivacySettings.model_validate(base.model_dump()))
+    """The real privacy service (with the blind-index key its erasure ledger needs)."""
+    settings = {**base.model_dump(), "blind_index_key": BlindIndex.generate_key()}
+    return create_privacy(PrivacySettings.model_validate(settings))
 
 
 INVENTORY = [

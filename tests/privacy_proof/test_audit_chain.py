@@ -46,19 +46,29 @@ async def _append_some(db: Db, count: int) -> None:
 
 
 async def test_the_chain_verifies_after_a_real_request(fanout: Proof) -> None:
-    """A request through the real fan-out leaves its creation, one sent task and one accepted
-    receipt per data owner and its completion in the trail, seq 1..n, and the chain verifies."""
+    """A request through the real fan-out leaves its creation, its states on the way in, one
+    sent task and one accepted receipt per data owner and its completion in the trail, seq
+    1..n, and the chain verifies."""
     view = await submit_erasure(fanout.forger.client, "eve@example.com")
     await eventually(lambda: closed(fanout.db, view.id), timeout=20, what="the request closed")
     await eventually(
-        lambda: fanout.db[audit.AUDIT].find_one({"key": f"closed:{view.id}"}), what="closing"
+        lambda: fanout.db[audit.AUDIT].find_one(
+            {"request_id": view.id, "kind": "request_completed"}
+        ),
+        what="closing",
     )
     entries = [entry async for entry in fanout.db[audit.AUDIT].find({}).sort("seq", 1)]
     assert [entry["seq"] for entry in entries] == list(range(1, len(entries) + 1))
     assert [entry["_id"] for entry in entries] == list(range(1, len(entries) + 1))
     kinds = [entry["kind"] for entry in entries if entry.get("request_id") == view.id]
-    assert kinds[:4] == ["request_created", *["task_sent"] * len(DATA_OWNERS)]
-    assert sorted(kinds[4:-1]) == ["receipt_accepted"] * len(DATA_OWNERS)
+    arrival = ["request_created", "status_changed", "status_changed"]
+    assert kinds[:6] == [*arrival, *["task_sent"] * len(DATA_OWNERS)]
+    assert sorted(kinds[6:-1]) == ["receipt_accepted"] * len(DATA_OWNERS)
+    changes = [e["detail"] for e in entries if e["kind"] == "status_changed"]
+    assert [(c["from"], c["to"]) for c in changes] == [
+        ("received", "verified"),
+        ("verified", "in_progress"),
+    ]
     assert kinds[-1] == "request_completed"
     registered = [entry for entry in entries if entry["kind"] == "receipt_key_registered"]
     assert {entry["detail"]["service"] for entry in registered} == set(DATA_OWNERS)
@@ -120,6 +130,23 @@ async def test_concurrent_appends_from_two_writers_keep_the_chain_gapless(
     assert await db[audit.AUDIT].count_documents({}) == 40
     report = await audit.verify_chain(db)
     assert (report.ok, report.entries) == (True, 40)
+
+
+async def test_many_appends_at_once_in_one_process_are_committed_together(trail: Db) -> None:
+    """Two hundred appends at once from one process, some keys asked twice in the same
+    moment: every key gets one entry and both askers its seq, seq 1..150 without gaps, and
+    the chain verifies."""
+    keys = [f"sent:{n % 150}" for n in range(200)]
+    seqs = await asyncio.gather(
+        *(audit.append(trail, AuditKind.TASK_SENT, key=key, now=T0) for key in keys)
+    )
+    by_key: dict[str, set[int]] = {}
+    for key, seq in zip(keys, seqs, strict=True):
+        by_key.setdefault(key, set()).add(seq)
+    assert all(len(found) == 1 for found in by_key.values())
+    assert sorted(seq for found in by_key.values() for seq in found) == list(range(1, 151))
+    report = await audit.verify_chain(trail)
+    assert (report.ok, report.entries) == (True, 150)
 
 
 async def test_the_export_verifies_offline_and_shows_tampering(trail: Db) -> None:

@@ -76,7 +76,7 @@ async def test_a_receipt_with_outcomes_changed_after_signing_is_refused(alone: P
     task = (await request_document(alone.db, view.id))["tasks"][FAKE]
     assert task["status"] == "in_progress"
     assert "receipt" not in task
-    assert task["error"].startswith("receipt refused: the signature does not match")
+    assert task["last_error"].startswith("receipt refused: the signature does not match")
     [kept] = await _receipts_of(alone, view.id)
     assert kept["verdict"] == "bad_signature"
     assert kept["signature"] == tampered.signature
@@ -101,6 +101,8 @@ async def test_receipts_signed_by_another_key_or_unsigned_are_refused(alone: Pro
     assert verdicts == ["bad_signature", "unknown_key", "unsigned"]
     assert await _audit_kinds(alone, view.id) == [
         "request_created",
+        "status_changed",
+        "status_changed",
         "task_sent",
         *["receipt_refused"] * 3,
     ]

@@ -1,0 +1,108 @@
+"""Collections of export packages: incoming parts, packages, and their files in chunks.
+
+Parts are kept by task and index (a repeated part changes nothing). A package's ZIP file is
+stored in chunks of 1 MiB (`export_files`), never inside a request document, so no document
+nears the store's 16 MB limit. Everything carries `expires_at` and is swept after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import Binary
+from pymongo.errors import DuplicateKeyError
+
+from contracts.privacy_exports import PrivacyExportPart
+from privacy.export_package import PackageFile
+from privacy.store import Db
+
+PARTS = "export_parts"
+PACKAGES = "export_packages"
+FILES = "export_files"
+CHUNK_BYTES = 1024 * 1024
+KEPT_FOR = timedelta(days=7)
+"""Packages are deleted 7 days after their request closed; stray parts 7 days after arrival."""
+
+
+async def create_indexes(db: Db) -> None:
+    """Parts are found by task and request, chunks by request; sweeps range over expiry."""
+    await db[PARTS].create_index("task_id")
+    await db[PARTS].create_index("request_id")
+    await db[PARTS].create_index("expires_at")
+    await db[PACKAGES].create_index("expires_at")
+    await db[FILES].create_index("request_id")
+    await db[FILES].create_index("expires_at")
+
+
+async def keep_part(db: Db, part: PrivacyExportPart, now: datetime) -> bool:
+    """Store a part once (keyed by task and index); whether it was new."""
+    document = {
+        "_id": f"{part.task_id}/{part.index}",
+        **part.model_dump(mode="json"),
+        "expires_at": now + KEPT_FOR,
+    }
+    try:
+        await db[PARTS].insert_one(document)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+async def parts_of(db: Db, task_id: str) -> list[PrivacyExportPart]:
+    """The parts of a task's export that arrived, in order."""
+    found = db[PARTS].find({"task_id": task_id}).sort("index", 1)
+    fields = set(PrivacyExportPart.model_fields)
+    return [
+        PrivacyExportPart.model_validate({k: v for k, v in doc.items() if k in fields})
+        async for doc in found
+    ]
+
+
+async def drop_parts(db: Db, request_id: str) -> int:
+    """Forget a request's parts (its package holds the data now); how many."""
+    return (await db[PARTS].delete_many({"request_id": request_id})).deleted_count
+
+
+def chunk_id(request_id: str, index: int) -> str:
+    """The id of one chunk of a request's package."""
+    return f"{request_id}/{index:06d}"
+
+
+async def save_file(db: Db, request_id: str, file: PackageFile, expires_at: datetime) -> int:
+    """Store a package's file in chunks (once: repeats change nothing); how many chunks."""
+    pieces = [file.data[i : i + CHUNK_BYTES] for i in range(0, file.size, CHUNK_BYTES)] or [b""]
+    for index, piece in enumerate(pieces):
+        with contextlib.suppress(DuplicateKeyError):
+            await db[FILES].insert_one(
+                {
+                    "_id": chunk_id(request_id, index),
+                    "request_id": request_id,
+                    "index": index,
+                    "data": Binary(piece),
+                    "expires_at": expires_at,
+                }
+            )
+    return len(pieces)
+
+
+async def chunk(db: Db, request_id: str, index: int) -> bytes | None:
+    """One chunk of a request's package, if stored."""
+    document = await db[FILES].find_one({"_id": chunk_id(request_id, index)})
+    return bytes(document["data"]) if document is not None else None
+
+
+async def package(db: Db, request_id: str) -> dict[str, Any] | None:
+    """A request's package document, if there is one."""
+    return await db[PACKAGES].find_one({"_id": request_id})
+
+
+async def sweep_expired(db: Db, now: datetime) -> dict[str, int]:
+    """Delete packages, their files and stray parts whose 7 days have passed; how many."""
+    expired = {"expires_at": {"$lt": now}}
+    return {
+        "export_packages": (await db[PACKAGES].delete_many(expired)).deleted_count,
+        "export_file_chunks": (await db[FILES].delete_many(expired)).deleted_count,
+        "export_parts": (await db[PARTS].delete_many(expired)).deleted_count,
+    }

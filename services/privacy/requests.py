@@ -1,0 +1,185 @@
+"""The request desk: loads requests, moves them between states, starts their fan-out.
+
+Every move is one conditional single-document write (the request must be in one of the states
+it may leave), carrying the task commands it sends in the document's outbox, and is then
+recorded in the audit trail. A move from a state the request is no longer in is refused with
+`conflict`, naming the state it is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from contracts.privacy import RequestStatus, TaskStatus
+from privacy import audit, ledger, lifecycle, store
+from privacy.audit import AuditKind
+from privacy.erasure_events import subject_erased
+from privacy.settings import PrivacySettings
+from privacy.store import Db
+from servicekit.bus import Bus
+from servicekit.clock import utcnow
+from servicekit.errors import ServiceError
+from servicekit.ids import new_id
+from servicekit.messages import Outgoing
+from servicekit.outbox import add_outbox
+
+Clock = Any
+
+
+@dataclass(frozen=True)
+class Fanout:
+    """The tasks a request starts with, the fields that record them and the commands to send."""
+
+    fields: dict[str, Any]
+    commands: list[Outgoing]
+    tasks: dict[str, dict[str, Any]]
+
+
+@dataclass
+class Desk:
+    """What every part of the request lifecycle works with."""
+
+    db: Db
+    bus: Bus
+    settings: PrivacySettings
+    clock: Clock = utcnow
+
+    @property
+    def requests(self) -> Any:
+        """The requests collection."""
+        return self.db[store.REQUESTS]
+
+    async def load(self, request_id: str, partner_id: str | None = None) -> dict[str, Any]:
+        """A request; `not_found` if it does not exist or belongs to another partner."""
+        criteria: dict[str, Any] = {"_id": request_id}
+        if partner_id is not None:
+            criteria["partner_id"] = partner_id
+        document = await self.requests.find_one(criteria)
+        if document is None:
+            raise ServiceError("not_found", "no such privacy request")
+        return dict(document)
+
+    async def fanout(
+        self, request: Mapping[str, Any], now: datetime, correlation_id: str | None = None
+    ) -> Fanout:
+        """One task per service that can find the subject by one of its identifiers."""
+        kinds = set(request["subject"])
+        services = await store.services_for(self.db, kinds)
+        action = lifecycle.ACTION_OF[request["type"]]
+        wait = self.settings.privacy_task_retry_seconds[0]
+        tasks = {
+            service: lifecycle.new_task(request["_id"], service, action, run=1, now=now, wait=wait)
+            for service in services
+        }
+        commands = [
+            self.bus.outgoing(
+                lifecycle.task_command(request, task), to=service, correlation_id=correlation_id
+            )
+            for service, task in tasks.items()
+        ]
+        erased = subject_erased(self.settings, request, now)
+        if erased is not None:
+            commands.append(self.bus.outgoing(erased, correlation_id=correlation_id))
+        fields: dict[str, Any] = {"status": RequestStatus.IN_PROGRESS.value, "tasks": tasks}
+        retry_at = lifecycle.earliest_retry(tasks)
+        if retry_at is not None:
+            fields["retry"] = {"at": retry_at}
+        return Fanout(fields=fields, commands=commands, tasks=tasks)
+
+    async def started(self, request: Mapping[str, Any]) -> None:
+        """What follows a fan-out's start: an erasure's entry in the erasure ledger."""
+        await ledger.record(self.db, self.settings, request, self.clock())
+
+    def first_steps(self, request_type: str, channel: str) -> list[RequestStatus]:
+        """The states a new request passes through on its way in, up to where it waits."""
+        if channel == "self":
+            return [RequestStatus.IDENTITY_UNVERIFIED]
+        return [RequestStatus.VERIFIED, *self.after_verification(request_type)]
+
+    def after_verification(self, request_type: str) -> list[RequestStatus]:
+        """Awaiting approval if the type needs it, else in progress."""
+        if request_type in self.settings.privacy_approval_required:
+            return [RequestStatus.AWAITING_APPROVAL]
+        return [RequestStatus.IN_PROGRESS]
+
+    async def move(
+        self,
+        request: Mapping[str, Any],
+        steps: Sequence[RequestStatus],
+        *,
+        leaving: Collection[RequestStatus],
+        by: str | None = None,
+        reason: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        unset: Collection[str] = (),
+        commands: Sequence[Outgoing] = (),
+    ) -> dict[str, Any]:
+        """Move a request through `steps` (recorded one by one) to the last of them, if it is
+        still in one of the `leaving` states; the request as it now is."""
+        now = self.clock()
+        changes: dict[str, Any] = {"$set": {"status": steps[-1].value, **(fields or {})}}
+        if reason is not None:
+            changes["$set"]["status_reason"] = reason
+        gone = [*unset, *([] if reason is not None else ["status_reason"])]
+        if gone:
+            changes["$unset"] = dict.fromkeys(gone, "")
+        if commands:
+            changes = add_outbox(changes, *commands)
+        moved = await self.requests.find_one_and_update(
+            {"_id": request["_id"], "status": {"$in": [s.value for s in leaving]}},
+            changes,
+            return_document=ReturnDocument.AFTER,
+        )
+        if moved is None:
+            current = await self.load(request["_id"])
+            raise ServiceError(
+                "conflict", f"the request is {current['status']}; it cannot become {steps[-1]}"
+            )
+        await self.record_steps(moved, request["status"], steps, now, by=by, reason=reason)
+        return dict(moved)
+
+    async def record_steps(
+        self,
+        request: Mapping[str, Any],
+        was: str,
+        steps: Sequence[RequestStatus],
+        now: datetime,
+        *,
+        by: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Each state change in the audit trail, and each task sent on entering in progress."""
+        for step in steps:
+            detail = {"from": was, "to": step.value, "by": by, "reason": reason}
+            await audit.append(
+                self.db,
+                AuditKind.STATUS_CHANGED,
+                key=f"status:{request['_id']}:{new_id('st')}",
+                now=now,
+                request_id=request["_id"],
+                detail={k: v for k, v in detail.items() if v is not None},
+            )
+            was = step.value
+        if RequestStatus.IN_PROGRESS in steps:
+            await self.record_tasks_sent(request, request.get("tasks", {}), now)
+
+    async def record_tasks_sent(
+        self, request: Mapping[str, Any], tasks: Mapping[str, Mapping[str, Any]], now: datetime
+    ) -> None:
+        """Each task's first send (of its run) in the audit trail."""
+        for service, task in sorted(tasks.items()):
+            if task["status"] != TaskStatus.IN_PROGRESS.value:
+                continue
+            await audit.append(
+                self.db,
+                AuditKind.TASK_SENT,
+                key=f"sent:{task['task_id']}",
+                now=now,
+                request_id=request["_id"],
+                detail={"service": service, "task_id": task["task_id"], "action": task["action"]},
+            )

@@ -1,0 +1,157 @@
+"""Helpers of the command-line tests: the privacy service with the real data owners, and the
+command line run against it, in-process (fast) or as `python -m privacy` (the real thing)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+from pymongo.asynchronous.database import AsyncDatabase
+
+from accounts.app import create_service as create_accounts
+from accounts.settings import AccountsSettings
+from logs.app import create_service as create_logs
+from logs.settings import LogsSettings
+from privacy import ctl, store
+from privacy.app import create_service as create_privacy
+from privacy.settings import PrivacySettings
+from provisioning.app import create_service as create_provisioning
+from provisioning.settings import ProvisioningSettings
+from servicekit.crypto import BlindIndex, LocalMasterKeys
+from servicekit.receipts import generate_signing_key
+from servicekit.service import Service
+from servicekit.settings import ServiceSettings
+from support.processes import REPO
+
+DATA_OWNERS = ["accounts", "provisioning", "logs"]
+Db = AsyncDatabase[dict[str, Any]]
+CLI_TIMEOUT_S = 90.0
+QUERY_TIMEOUT_S = 15.0
+OPERATOR = "ops-tester"
+
+
+def _own_key(settings: ServiceSettings) -> dict[str, Any]:
+    return {**settings.model_dump(), "receipt_signing_key": SecretStr(generate_signing_key())}
+
+
+def data_owners(base: ServiceSettings) -> list[Service]:
+    """Accounts, provisioning and logs as their composition roots build them, each with its
+    own receipt signing key and no retention sweep during the tests."""
+    keys = {"master_keys": LocalMasterKeys.generate(), "blind_index_key": BlindIndex.generate_key()}
+    quiet = {"retention_sweep_first_delay_seconds": 3600}
+    accounts = AccountsSettings.model_validate(
+        {**_own_key(base), **keys, **quiet, "api_key_pepper": "ctl-pepper-0123456789abcdef"}
+    )
+    provisioning = ProvisioningSettings.model_validate(
+        {**_own_key(base), **keys, **quiet, "webhook_poll_seconds": 60}
+    )
+    logs = LogsSettings.model_validate({**_own_key(base), **keys, **quiet})
+    return [create_accounts(accounts), create_provisioning(provisioning), create_logs(logs)]
+
+
+def privacy_settings(base: ServiceSettings, **overrides: Any) -> PrivacySettings:
+    """The privacy service's settings in the test namespace, with the blind-index key its
+    erasure ledger needs (the command line uses them too)."""
+    values = {
+        **base.model_dump(),
+        "blind_index_key": BlindIndex.generate_key(),
+        "query_timeout_seconds": QUERY_TIMEOUT_S,
+    }
+    return PrivacySettings.model_validate({**values, **overrides})
+
+
+@dataclass
+class Stack:
+    """The running privacy service and the settings the command line runs with."""
+
+    privacy: Service
+    settings: PrivacySettings
+
+    @property
+    def db(self) -> Db:
+        """The privacy service's database."""
+        return self.privacy.db
+
+    async def request_count(self) -> int:
+        """How many requests the privacy service holds."""
+        return await self.db[store.REQUESTS].count_documents({})
+
+    async def request(self, request_id: str) -> dict[str, Any]:
+        """One stored request."""
+        document = await self.db[store.REQUESTS].find_one({"_id": request_id})
+        assert document is not None
+        return document
+
+
+def create_stack(base: ServiceSettings, **privacy_overrides: Any) -> tuple[Stack, list[Service]]:
+    """The privacy service (with these settings) and the data owners, not started yet."""
+    settings = privacy_settings(base, **privacy_overrides)
+    return Stack(create_privacy(settings), settings), data_owners(base)
+
+
+@dataclass
+class Run:
+    """What one command line did."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        """Stdout as JSON (`--json`)."""
+        return json.loads(self.out)
+
+
+async def ctl_run(settings: PrivacySettings, *argv: str) -> Run:
+    """Run `privacyctl <argv>` in-process (in a thread: it runs its own event loop)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = await asyncio.wait_for(
+        asyncio.to_thread(ctl.main, list(argv), settings, out=out, errors=err), CLI_TIMEOUT_S
+    )
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+async def ctl_process(settings: PrivacySettings, *argv: str) -> Run:
+    """Run `python -m privacy <argv>` as its own process with the namespace's environment."""
+    env = {
+        **os.environ,
+        "AMQP_URL": settings.amqp_url,
+        "MONGO_URL": settings.mongo_url,
+        "BUS_NAMESPACE": settings.bus_namespace,
+        "QUERY_TIMEOUT_SECONDS": str(QUERY_TIMEOUT_S),
+        "USER": OPERATOR,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "privacy",
+        *argv,
+        env=env,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT_S)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+async def submit_erasure(settings: PrivacySettings, email: str) -> dict[str, Any]:
+    """Open an erasure through the command line; the request's view as JSON."""
+    run = await ctl_run(
+        settings, "submit", "--type", "erasure", "--email", email, "--by", OPERATOR, "--json"
+    )
+    assert run.code == 0, run.err
+    view: dict[str, Any] = run.json()
+    return view

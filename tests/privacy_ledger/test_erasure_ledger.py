@@ -1,0 +1,149 @@
+"""The erasure ledger: hashed identifiers recorded, announced to every service, applied again."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from privacy_ledger_support import (
+    OWNER,
+    Ledgered,
+    announce,
+    heard_of,
+    of_type,
+    owner_service,
+    submit,
+)
+
+from contracts.erasure_ledger import (
+    ErasureReapplied,
+    GetReapplyRun,
+    ReapplyErasure,
+    ReapplyErasures,
+    ReapplyRunView,
+    ReapplyStarted,
+    SubjectErased,
+)
+from contracts.privacy import (
+    CategoryOutcome,
+    Disposition,
+    ExportSubject,
+    RequestType,
+    SubjectRef,
+)
+from privacy.app import create_service as create_privacy
+from privacy.ledger import LEDGER
+from privacy.settings import PrivacySettings
+from servicekit.errors import RemoteCallError
+from support.services import fresh_namespace, running
+from support.waiting import eventually
+
+EMAIL = "Erased.Person@Example.com"
+ICCID = "8949000000000000017"
+
+
+async def test_an_erasure_is_recorded_as_hashes_and_announced(ledgered: Ledgered) -> None:
+    """Starting an erasure writes one ledger entry holding the email only as its blind index
+    (the ICCID, platform-assigned, also in clear) and announces the same to every service."""
+    view = await submit(ledgered.owner, RequestType.ERASURE, SubjectRef(email=EMAIL, iccid=ICCID))
+    entry = await eventually(
+        lambda: ledgered.db[LEDGER].find_one({"_id": view.id}), what="the ledger entry"
+    )
+    by_kind = {i["kind"]: i for i in entry["identifiers"]}
+    assert by_kind["email"] == {"kind": "email", "index": ledgered.blind.of("email", EMAIL)}
+    assert by_kind["iccid"]["value"] == ICCID
+    assert EMAIL.lower() not in json.dumps(entry, default=str).lower()
+    found = await ledgered.db[LEDGER].find_one(
+        {"indexes": {"$in": [ledgered.blind.of("email", EMAIL.lower())]}}
+    )
+    assert found is not None
+    assert found["_id"] == view.id
+    [event] = await eventually(
+        lambda: heard_of(ledgered.heard, SubjectErased), what="the erasure announced"
+    )
+    assert event.request_id == view.id
+    assert {i.kind: i.index for i in event.identifiers} == {
+        k: i["index"] for k, i in by_kind.items()
+    }
+
+
+async def test_other_request_types_leave_the_ledger_alone(ledgered: Ledgered) -> None:
+    """An access request writes no ledger entry and announces no erasure."""
+    await submit(ledgered.owner, RequestType.ACCESS, SubjectRef(email=EMAIL))
+    await eventually(lambda: heard_of(ledgered.heard, ExportSubject), what="beta's task")
+    assert await ledgered.db[LEDGER].count_documents({}) == 0
+    assert of_type(ledgered.heard, SubjectErased) == []
+
+
+async def test_an_erasure_without_the_ledger_key_is_refused_and_creates_nothing(
+    amqp_url: str, mongo_url: str
+) -> None:
+    """Privacy without BLIND_INDEX_KEY refuses an erasure (`unavailable`, naming the
+    setting) and stores no request; other types still work."""
+    async with fresh_namespace(amqp_url, mongo_url, ["privacy", OWNER]) as base:
+        privacy = create_privacy(PrivacySettings.model_validate(base.model_dump()))
+        owner, _heard = owner_service(base)
+        async with running(privacy, owner):
+            await announce(owner)
+            await eventually(
+                lambda: privacy.db["inventory_registry"].find_one({"_id": OWNER}),
+                what="beta registered",
+            )
+            with pytest.raises(RemoteCallError) as refused:
+                await submit(owner, RequestType.ERASURE, SubjectRef(email=EMAIL))
+            assert refused.value.code == "unavailable"
+            assert "BLIND_INDEX_KEY" in str(refused.value)
+            assert await privacy.db["requests"].count_documents({}) == 0
+            view = await submit(owner, RequestType.ACCESS, SubjectRef(email=EMAIL))
+            assert view.status == "in_progress"
+
+
+async def test_reapply_sends_every_entry_to_every_owner_and_counts_answers(
+    ledgered: Ledgered,
+) -> None:
+    """`ReapplyErasures` sends each ledger entry to beta; beta's answers are counted on the
+    run (erased again: deleted and pseudonymised records; a failure counted as failed)."""
+    first = await submit(ledgered.owner, RequestType.ERASURE, SubjectRef(email="a@example.com"))
+    second = await submit(ledgered.owner, RequestType.ERASURE, SubjectRef(iccid=ICCID))
+    await eventually(lambda: _count(ledgered, 2), what="two ledger entries")
+    started = await ledgered.owner.bus.request(
+        ReapplyErasures(by="officer"), to="privacy", reply=ReapplyStarted, timeout=10
+    )
+    assert (started.entries, started.services) == (2, [OWNER])
+    commands = await eventually(
+        lambda: heard_of(ledgered.heard, ReapplyErasure, 2), what="both entries sent to beta"
+    )
+    assert {c.request_id for c in commands} == {first.id, second.id}
+    assert {c.run_id for c in commands} == {started.run_id}
+    outcome = CategoryOutcome(category="notes", records=3, disposition=Disposition.DELETED)
+    answers = [
+        ErasureReapplied(
+            run_id=started.run_id,
+            request_id=first.id,
+            service=OWNER,
+            succeeded=True,
+            outcomes=[outcome],
+        ),
+        ErasureReapplied(
+            run_id=started.run_id,
+            request_id=second.id,
+            service=OWNER,
+            succeeded=False,
+            error="store down",
+        ),
+    ]
+    for answer in answers:
+        await ledgered.owner.bus.publish(answer)
+
+    async def counted() -> ReapplyRunView | None:
+        run = await ledgered.owner.bus.request(
+            GetReapplyRun(run_id=started.run_id), to="privacy", reply=ReapplyRunView, timeout=10
+        )
+        return run if run.answered == 2 else None
+
+    run = await eventually(counted, what="both answers counted")
+    assert (run.expected, run.answered, run.failed, run.erased_again) == (2, 2, 1, 3)
+
+
+async def _count(ledgered: Ledgered, wanted: int) -> bool:
+    return bool(await ledgered.db[LEDGER].count_documents({}) == wanted)
