@@ -33,7 +33,7 @@ from contracts.apikeys import (
     RevokeApiKey,
     RotateApiKey,
 )
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.messages import MessageContext, Outgoing
@@ -42,8 +42,6 @@ from servicekit.service import Service
 
 INVALID_KEY = ServiceError("invalid_api_key", "the API key is not valid")
 NO_SUCH_KEY = ServiceError("not_found", "no such API key")
-
-Clock = Callable[[], datetime]
 
 
 class ApiKeys:

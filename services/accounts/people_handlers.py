@@ -7,9 +7,6 @@ id, so a redelivered request answers with what it made the first time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from accounts import store
 from accounts.auth import Auth, LoginPolicy, Passwords
 from accounts.partners import BalanceOpener, Partners
@@ -46,12 +43,10 @@ from contracts.identity import (
     UpdateContact,
     UpdatePartner,
 )
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.messages import MessageContext
 from servicekit.service import Service
 from servicekit.vault import Vault
-
-Clock = Callable[[], datetime]
 
 
 class PeopleHandlers:

@@ -35,8 +35,8 @@ or a person about themselves) every partner's records are reached.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from accounts import store
@@ -55,11 +55,9 @@ from accounts.subject_rectification import (
 from accounts.subjects import SubjectFinder, SubjectRecords, person_keys
 from contracts.erasure_ledger import ErasedIdentifier
 from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.erasures import IndexedSubject
 from servicekit.vault import Vault
-
-Clock = Callable[[], datetime]
 
 RETAINED_UNDER_CONTRACT = (
     "Kept under the partner agreement while the account is open; erased 2 years after the"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,7 +47,7 @@ from accounts.subjects import ERASED, SubjectFinder
 from accounts.throttle import Throttle
 from contracts.privacy import SubjectRef
 from contracts.retention import RetentionSwept
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.logging import configure_logging
 from servicekit.outbox import PENDING
 from servicekit.retention import RUNS, RetentionJob
@@ -61,7 +61,6 @@ API_KEY_REQUESTS = "api_key_requests"
 PAGE = 100
 
 log = structlog.get_logger("accounts.retention")
-Clock = Callable[[], datetime]
 
 
 async def create_indexes(db: Db) -> None:

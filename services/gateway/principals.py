@@ -9,7 +9,6 @@ revocation also refuses a verification that was already on its way when it arriv
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,15 +16,13 @@ from contracts.accounts import Principal, VerifyApiKey
 from contracts.apikeys import ApiKeyRevoked
 from contracts.identity import PartnerClosed
 from servicekit.bus import Bus
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.errors import RemoteCallError
 from servicekit.messages import MessageContext
 
 REMEMBER_REVOCATIONS = timedelta(minutes=5)
 """How long after taking effect a revocation is remembered: far longer than any verification
 can be in flight, after which accounts' own answer is enough."""
-
-Clock = Callable[[], datetime]
 
 
 def _digest(presented: str) -> str:

@@ -35,7 +35,6 @@ themselves) every record is reached, and the flags of every partner are read and
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -45,12 +44,11 @@ from logs.analytics import RESTRICTED_SUBJECTS
 from logs.inventory import Category
 from logs.store import Db
 from logs.subject_logs import CATEGORY_OF, LOOKUPS, SEALED, Subject, SubjectLogs, readable
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.erasures import IndexedSubject
 from servicekit.vault import Vault
 
 Doc = dict[str, Any]
-Clock = Callable[[], datetime]
 SHREDDED_NOTE = "Deleted; the subject's key was shredded, so copies elsewhere cannot be read."
 KEPT_FLAGS_NOTE = "Kept while the restriction or objection lasts, so later records stay out."
 NOT_RECTIFIED_NOTE = "Log records are a factual record of events and are not rectified."

@@ -17,7 +17,6 @@ MongoDB refuses to give an existing index other options through `createIndex`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,7 +36,7 @@ from logs.inventory import (
 from logs.order_facts import ORDER_FACTS
 from logs.settings import LogsSettings
 from logs.store import Db
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.retention import RUNS, RetentionJob
 from servicekit.service import Service
 
@@ -46,7 +45,6 @@ INDEX_OPTIONS_CONFLICT = 85
 """MongoDB's answer to `createIndex` of an existing index with other options."""
 
 log = structlog.get_logger("logs.retention")
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from privacy.decisions import Decisions
 from privacy.handlers import PrivacyHandlers
 from privacy.intake import Intake
 from privacy.reapply import Reapply
-from privacy.requests import Clock, Desk
+from privacy.requests import Desk
 from privacy.settings import PrivacySettings
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.mail import Mailer, MailSettings
 from servicekit.service import Service
 

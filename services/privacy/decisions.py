@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import ReturnDocument
+
 from contracts.privacy import (
     OPEN_STATUSES,
     ApprovePrivacyRequest,
@@ -127,7 +129,7 @@ class Decisions:
         updated = await self.desk.requests.find_one_and_update(
             {"_id": request["_id"], "deadline.extended_months": extended},
             {"$set": {"deadline": deadline}, "$addToSet": {"extensions": extension}},
-            return_document=True,
+            return_document=ReturnDocument.AFTER,
         )
         if updated is None:
             raise ServiceError("conflict", "the deadline changed meanwhile; try again")
@@ -181,7 +183,7 @@ class Decisions:
                 f"tasks.{query.service}.task_id": task["task_id"],
             },
             changes,
-            return_document=True,
+            return_document=ReturnDocument.AFTER,
         )
         if updated is None:
             raise ServiceError("conflict", "the task changed meanwhile; try again")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,7 +28,7 @@ from privacy.export_package import RequestFacts, build_zip
 from privacy.export_queries import ExportQueries
 from privacy.settings import PrivacySettings
 from privacy.store import Db
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.export_parts import PartsMismatch, export_bytes, join_parts
 from servicekit.messages import MessageContext
 from servicekit.service import Service
@@ -38,7 +37,6 @@ log = structlog.get_logger("privacy.exports")
 
 EXPORTING = frozenset({RequestType.ACCESS.value, RequestType.PORTABILITY.value})
 SWEEP_EVERY_SECONDS = 3600.0
-Clock = Callable[[], datetime]
 
 
 class PackageStatus(StrEnum):

@@ -11,7 +11,6 @@ import asyncio
 import calendar
 import hashlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,7 +35,7 @@ from contracts.retention import RetentionSwept
 from privacy import policy_store
 from privacy.store import Db
 from servicekit.bus import Bus
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.errors import ServiceError
 from servicekit.messages import MessageContext
 from servicekit.outbox import with_outbox
@@ -44,7 +43,6 @@ from servicekit.service import Service
 
 log = structlog.get_logger("privacy.policy")
 
-Clock = Callable[[], datetime]
 
 POLICY_FILE = Path(__file__).resolve().parents[2] / "docs" / "privacy-policy.md"
 PUBLISHERS = frozenset({Role.PRIVACY_OFFICER, Role.OPS})

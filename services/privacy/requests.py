@@ -22,13 +22,11 @@ from privacy.erasure_events import subject_erased
 from privacy.settings import PrivacySettings
 from privacy.store import Db
 from servicekit.bus import Bus
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.messages import Outgoing
 from servicekit.outbox import add_outbox
-
-Clock = Any
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ repeat queues nothing new. An unknown ICCID is logged (by callback id) and ignor
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
@@ -37,11 +36,10 @@ from provisioning.esim_store import Document, create_indexes, validity_of
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import ESIMS, Db
 from provisioning.webhooks import Webhooks, enqueue_delivery
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.messages import MessageContext
 from servicekit.service import Service
 
-Clock = Callable[[], datetime]
 THRESHOLDS_PERCENT = (80, 100)
 VALIDITY_BATCH = 500
 """The most eSIMs one validity check announces; the next check takes the rest."""

@@ -17,7 +17,7 @@ from provisioning.esim_store import Document
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import ESIMS, Db
 from provisioning.webhooks import Webhooks, unconfigured
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.errors import ServiceError
 from servicekit.messages import MessageContext
 from servicekit.service import Service
@@ -115,7 +115,7 @@ def register(
     settings: ProvisioningSettings,
     webhooks: Webhooks | None,
     *,
-    clock: esim_events.Clock = utcnow,
+    clock: Clock = utcnow,
 ) -> EsimReader | None:
     """Answer `GetEsim` and `ListEsims`, hear the provider's events, run the validity check.
 

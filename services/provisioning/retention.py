@@ -18,7 +18,6 @@ Each sweep is logged and announced as a `RetentionSwept` event with
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,7 +37,7 @@ from provisioning.purchase_store import Kind
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import ESIMS, ORDERS, Db
 from provisioning.webhook_store import ATTEMPTS, DELIVERIES
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.outbox import PENDING
 from servicekit.retention import RUNS, RetentionJob
 from servicekit.service import Service
@@ -47,7 +46,6 @@ from servicekit.vault import Vault
 SERVICE = "provisioning"
 
 log = structlog.get_logger("provisioning.retention")
-Clock = Callable[[], datetime]
 BATCH = 500
 """Transaction records deleted per round (their keys shredded first)."""
 

@@ -37,13 +37,13 @@ from provisioning.webhook_store import (
     endpoint_view,
 )
 from provisioning.webhook_urls import Resolver, check_url, resolve
+from servicekit.clock import Clock
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.messages import MessageContext
 from servicekit.service import Service
 from servicekit.vault import Vault
 
-Clock = Callable[[], datetime]
 NO_ENDPOINT = ServiceError("not_found", "no such webhook endpoint")
 
 

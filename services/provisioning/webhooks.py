@@ -34,7 +34,7 @@ from contracts.webhooks import (
 from provisioning import webhook_delivery
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import ORDERS
-from provisioning.webhook_endpoints import Clock, Endpoints, require_own
+from provisioning.webhook_endpoints import Endpoints, require_own
 from provisioning.webhook_store import (
     DELIVERIES,
     ENDPOINTS,
@@ -46,7 +46,7 @@ from provisioning.webhook_store import (
     stored_subject,
 )
 from provisioning.webhook_urls import Resolver, resolve
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.messages import MessageContext

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -14,15 +13,13 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts.base import Contract
 from servicekit.bus import Bus
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 
 RUNS = "retention_runs"
 """Claims of sweep intervals: the replica that inserts an interval's claim sweeps it."""
 RUNS_KEPT = timedelta(days=7)
 
 log = structlog.get_logger("servicekit.retention")
-
-Clock = Callable[[], datetime]
 
 
 class SweepReport(Protocol):

@@ -41,11 +41,10 @@ from logs.app import create_service as create_logs
 from logs.settings import LogsSettings
 from privacy import store
 from privacy.app import create_service as create_privacy
-from privacy.requests import Clock
 from privacy.settings import PrivacySettings
 from provisioning.app import create_service as create_provisioning
 from provisioning.settings import ProvisioningSettings
-from servicekit.clock import utcnow
+from servicekit.clock import Clock, utcnow
 from servicekit.crypto import BlindIndex, LocalMasterKeys
 from servicekit.ids import new_id
 from servicekit.messages import MessageContext
