@@ -117,11 +117,15 @@ INVENTORY = [
     ),
     DataCategory(
         name=Category.PROCESSING_RESTRICTIONS,
-        description="People who restricted or objected to processing, by their blind indexes.",
+        description="People who restricted or objected to processing, by their blind indexes:"
+        " accounts' own entries, and the restriction register's (one per request announced by"
+        " the privacy service, the partner it was limited to and when).",
         fields=["email_blind_index", "phone_blind_index", "restricted", "objection"],
         purpose="Honour a restriction or objection: no non-essential email, no new processing.",
         legal_basis=LegalBasis.LEGAL_OBLIGATION,
-        retention="Until the restriction is lifted or the person's data is erased.",
+        retention="Own entries until the restriction is lifted or the person's data is erased;"
+        " the register's entries (blind indexes only) are kept as the record of the person's"
+        " choices, so a lift still wins over an older restriction arriving late.",
         actions=NOT_RECTIFIED,
     ),
     DataCategory(

@@ -4,8 +4,13 @@ Sealed by `servicekit.vault.Vault`, each under its own subject's key: a contact'
 and phone (subject: the contact id). Users are in `accounts.users`, partners' own fields in
 `accounts.partners`. Emails and phones also get a blind index
 (`email_bidx`, `phone_bidx`) for exact lookups. Rectifications record which fields changed,
-when and by whom, never the values. A person under a restriction of processing (collection
-`restrictions`, keyed by blind index) is never added to new processing.
+when and by whom, never the values. A person under a restriction of processing is never
+added to new processing, and a person who restricted processing or objected to it gets no
+non-essential email. Both ask the service's register (`servicekit.restrictions`, kept from the
+privacy service's broadcast: a partner's request counts for that partner's people, an
+unscoped one for everyone's) by the person's blind indexes, and accounts' own `restrictions`
+(keyed by blind index too), where an unscoped request also puts the email and phone of the
+people it found by user or partner id, which the broadcast does not name.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from contracts.identity import (
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.inbox import update_once
-from servicekit.vault import Vault
+from servicekit.restrictions import RestrictionRegister, value_key
+from servicekit.vault import Vault, blind_field
 
 CONTACT_SEALED = ("name", "email", "phone")
 INDEXED = {"email": "email", "phone": "phone"}
@@ -54,6 +60,10 @@ def id_from_message(prefix: str, message_id: str) -> str:
 def not_found(what: str) -> ServiceError:
     """The error for a record that does not exist (or belongs to another partner)."""
     return ServiceError("not_found", f"no such {what}")
+
+
+PERSON_INDEXES = (blind_field("email"), blind_field("phone"))
+"""The fields of a contact or user that keep the blind indexes of email and phone."""
 
 
 def can_email(person: ContactView | UserView, purpose: EmailPurpose) -> bool:
@@ -135,15 +145,39 @@ class People:
         given = {"email": email, "phone": phone}
         return [f"{kind}:{self.vault.index(kind, value)}" for kind, value in given.items() if value]
 
-    async def refuse_restricted(self, *, email: str | None, phone: str | None = None) -> None:
-        """Refuse to add a person under a restriction of processing to anything new."""
+    @property
+    def register(self) -> RestrictionRegister:
+        """The service's register of restrictions and objections."""
+        return RestrictionRegister(self.db, self.vault.blind_index)
+
+    async def refuse_restricted(
+        self, *, partner_id: str | None, email: str | None, phone: str | None = None
+    ) -> None:
+        """Refuse to add a person under a restriction of processing to anything new of
+        `partner_id` (None: the platform's own)."""
         keys = self.person_keys(email=email, phone=phone)
-        if keys and await self.db[store.RESTRICTIONS].find_one(
+        registered = keys and await self.db[store.RESTRICTIONS].find_one(
             {"_id": {"$in": keys}, "restriction.restricted": True}
-        ):
+        )
+        given = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
+        if registered or (await self.register.flags_of(given, partner_id)).restricted:
             raise ServiceError(
                 "restricted", "this person has restricted the processing of their data"
             )
+
+    async def person_flags(self, document: Mapping[str, Any], *, user: bool) -> dict[str, bool]:
+        """A stored person's `restricted` and `objection`: as a request flagged their record,
+        or as the register holds them for their email, phone (or user id) under their
+        partner, which also covers people added after the request."""
+        stored = restriction_flags(document)
+        keys = [document[name] for name in PERSON_INDEXES if isinstance(document.get(name), str)]
+        if user:
+            keys.append(value_key("user_id", document["_id"]))
+        held = await self.register.flags_of({}, document.get("partner_id"), keys=keys)
+        return {
+            "restricted": stored["restricted"] or held.restricted,
+            "objection": stored["objection"] or held.objection,
+        }
 
     async def record_restriction(
         self,
@@ -170,7 +204,9 @@ class People:
     ) -> ContactView:
         """Add a contact person to an open partner, unless the person restricted processing."""
         await self.open_partner(request.partner_id)
-        await self.refuse_restricted(email=request.email, phone=request.phone)
+        await self.refuse_restricted(
+            partner_id=request.partner_id, email=request.email, phone=request.phone
+        )
         plain = {"name": request.name, "email": request.email, "phone": request.phone}
         sealed = await self.vault.seal(contact_id, contact_id, plain, indexed=INDEXED)
         document = {
@@ -203,7 +239,7 @@ class People:
             role=document["role"],
             created_at=document["created_at"],
             **opened,
-            **restriction_flags(document),
+            **await self.person_flags(document, user=False),
         )
 
     async def list_contacts(self, partner_id: str) -> list[ContactView]:
@@ -224,7 +260,9 @@ class People:
         changed = changed_fields(current, {**wanted, "role": request.role})
         if not changed:
             return await self.contact_view(document)
-        await self.refuse_restricted(email=changed.get("email"), phone=changed.get("phone"))
+        await self.refuse_restricted(
+            partner_id=request.partner_id, email=changed.get("email"), phone=changed.get("phone")
+        )
         await record_rectification(
             self.db,
             record="contact",

@@ -18,8 +18,10 @@ the identifiers were looked up in.
   of a live caller (the gateway, the dashboard): new processing, never buffered or replayed
   after the fact (a redelivery is answered from the inbox, not applied again).
 - Restrict (or object): people and partners found are flagged, and the person's blind
-  indexes go into the restriction register, so they are not added to new processing;
-  lifting removes both.
+  indexes (also the email and phone of people found by user or partner id) go into accounts'
+  own `restrictions`; lifting removes both. The request's broadcast fills the service's
+  register (`servicekit.restrictions`), which `accounts.people` asks too: people added after
+  the request are not added to new processing or sent non-essential email either.
 - Rectify: see `accounts.subject_rectification`.
 
 Scope: a partner's request (`scope` = its id) reaches only the data that partner controls:
@@ -27,9 +29,10 @@ its own identity, billing profile, API keys and ledger (when the subject's `part
 its own id; a `partner_id` naming another partner touches nothing), its contact people and
 dashboard users, their sessions and the login history recorded under it. Another partner's
 people with the same email or phone, ops users (who have no partner), and the restriction
-register and sign-in throttle (kept per person across every partner, with no partner of
-their own) are out of its scope: a partner's restriction flags its own records but writes
-no register entry, which would stop every partner adding the person. Without a scope (ops,
+`restrictions` and sign-in throttle (kept per person across every partner, with no partner
+of their own) are out of its scope: a partner's restriction flags its own records and holds,
+through the register's entry scoped to that partner, for its own people only (another
+partner may still add the person). Without a scope (ops,
 or a person about themselves) every partner's records are reached.
 """
 
@@ -39,12 +42,14 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from accounts import store
 from accounts.erasure import Eraser
 from accounts.inventory import TRANSACTION_RETENTION_DAYS, Category
 from accounts.people import People
 from accounts.store import Db
-from accounts.subject_export import SubjectExport
+from accounts.subject_export import SubjectExport, register_entries
 from accounts.subject_rectification import (
     FIELDS_OF,
     InvalidChanges,
@@ -103,7 +108,12 @@ class AccountsPrivacy:
     async def export(self, subject: SubjectRef, *, scope: str | None) -> dict[str, Any]:
         """Everything held about the subject, decrypted, under readable names."""
         records = await self.finder.find(subject, whole_closed_partners=True, scope=scope)
-        return await SubjectExport(self.db, self.vault).export(records)
+        export = await SubjectExport(self.db, self.vault).export(records)
+        registered = await register_entries(self.people.register, subject, records, scope)
+        if registered:
+            listed = export.setdefault(Category.PROCESSING_RESTRICTIONS.value, [])
+            listed += to_jsonable_python(registered)
+        return export
 
     async def erase(self, subject: SubjectRef, *, scope: str | None) -> list[CategoryOutcome]:
         """Delete what may go, shred its keys; report what is retained, on which basis."""

@@ -1,7 +1,8 @@
 """The export of a subject's records: readable field names, decrypted values, JSON-ready.
 
 Never exported: tokens, blind indexes, password hashes, session-token hashes, API-key HMACs
-and outboxes. Restriction flags are part of each person's entry.
+and outboxes. Restriction flags are part of each person's entry; the processing restrictions
+list accounts' own entries and the restriction register's (`register_entries`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from accounts.billing import SEALED_FIELDS as BILLING_SEALED
 from accounts.inventory import Category
 from accounts.keys_store import view_of
 from accounts.partners import PARTNER_PLAIN, PARTNER_SEALED
-from accounts.people import CONTACT_SEALED, restriction_flags
+from accounts.people import CONTACT_SEALED, PERSON_INDEXES, restriction_flags
 from accounts.store import Db
 from accounts.subjects import SubjectRecords
 from accounts.users import USER_SEALED
+from contracts.privacy import SubjectRef
+from servicekit.restrictions import RestrictionRegister
 from servicekit.vault import Vault
 
 Doc = dict[str, Any]
@@ -158,3 +161,27 @@ def _restriction(entry: Doc) -> Doc:
         "objection": bool(flags.get("objection")),
         "since": flags.get("at"),
     }
+
+
+async def register_entries(
+    register: RestrictionRegister,
+    subject: SubjectRef,
+    records: SubjectRecords,
+    scope: str | None,
+) -> list[Doc]:
+    """The restriction register's entries about the subject or the people found, as the
+    export shows them (a partner's request: only those it made)."""
+    keys = register.keys_of(subject.identifiers())
+    for person in records.people():
+        keys += [person[name] for name in PERSON_INDEXES if isinstance(person.get(name), str)]
+    book = await register.changes_of(keys)
+    return [
+        {
+            "identified_by": ",".join(sorted({i.kind for i in change.identifiers})),
+            **change.flags,
+            "since": change.changed_at,
+        }
+        | ({"partner_id": change.scope_partner_id} if change.scope_partner_id else {})
+        for change in book.changes
+        if scope is None or change.scope_partner_id == scope
+    ]

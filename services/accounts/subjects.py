@@ -1,16 +1,16 @@
 """Finding a data subject's records in the accounts database: indexed lookups only.
 
 What each identifier reaches (every lookup is one query on an index):
-- `email`: contacts and users by the email's blind index; the restriction register and the
+- `email`: contacts and users by the email's blind index; `restrictions` and the
   sign-in throttle by `email:<blind index>`.
-- `phone`: contacts by the phone's blind index; the restriction register.
+- `phone`: contacts by the phone's blind index; `restrictions`.
 - `user_id`: that user.
 - `ip`: the login history with that address; the throttle entry `ip:<address>`.
 - `partner_id`: the partner's identity, billing profile, API keys and ledger; once the
   partner is closed (and for locate, export and erase only), also all its contact people
   and users and its login history.
 - For every user found: their sessions and login history; for every person found: their
-  entries in the restriction register and the throttle (by the blind indexes they carry).
+  entries in `restrictions` and the throttle (by the blind indexes they carry).
 
 The same lookups serve a request's subject and an erasure-ledger entry (`find_indexed`):
 emails and phones by the blind index either way, user and partner ids by value (the ledger
@@ -24,7 +24,7 @@ person's request could erase or restrict a whole business account.
 
 With a `scope` (a partner asked), only that partner's records are reached: every lookup
 also requires `partner_id` = the scope; a `partner_id` identifier naming another partner
-reaches nothing; sessions follow the users found. The restriction register and the sign-in
+reaches nothing; sessions follow the users found. `restrictions` and the sign-in
 throttle have no partner (one person's entries, shared by every partner) and are out of a
 partner's scope.
 """
@@ -216,7 +216,7 @@ class SubjectFinder:
     async def _registers(
         self, records: SubjectRecords, given: dict[str, str], blind: dict[str, str]
     ) -> None:
-        """The restriction register and the throttle entries of every person in scope."""
+        """Accounts' own `restrictions` and the throttle entries of every person in scope."""
         keys = {f"{kind}:{value}" for kind, value in blind.items()}
         for person in records.people():
             keys.update(person_keys(person))

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from accounts import store
-from accounts.people import LIST_LIMIT, People, not_found, restriction_flags
+from accounts.people import LIST_LIMIT, People, not_found
 from accounts.store import Db
 from contracts.dashboard import CreateUser, UserView
 from servicekit.errors import ServiceError
@@ -50,7 +50,7 @@ class Users:
         """Create a dashboard user; conflict if a user already has this email address."""
         if request.partner_id is not None:
             await self.people.open_partner(request.partner_id)
-        await self.people.refuse_restricted(email=request.email)
+        await self.people.refuse_restricted(partner_id=request.partner_id, email=request.email)
         fields = NewUser(request.partner_id, request.name, str(request.email), request.role.value)
         document = await self.insert_user(
             user_id, fields, password_hash=password_hash, by=request.actor.id, now=now
@@ -113,7 +113,7 @@ class Users:
             status=document["status"],
             created_at=document["created_at"],
             **opened,
-            **restriction_flags(document),
+            **await self.people.person_flags(document, user=True),
         )
 
     async def list_users(self, partner_id: str | None) -> list[UserView]:

@@ -20,6 +20,7 @@ from contracts import (
     privacy,
     privacy_exports,
     provider,
+    restrictions,
     retention,
     webhooks,
 )
@@ -60,6 +61,7 @@ MESSAGE_MODULES: tuple[ModuleType, ...] = (
     privacy,
     privacy_exports,
     provider,
+    restrictions,
     retention,
     webhooks,
 )

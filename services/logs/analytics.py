@@ -2,8 +2,10 @@
 country, for the platform only.
 
 Two rules keep them anonymous, both applied at query time:
-- records of subjects who restricted processing or objected to it (`restricted_subjects`,
-  kept by the privacy handlers) are not counted;
+- records of subjects who restricted processing or objected to it are not counted: the
+  service's register (`servicekit.restrictions`, fed by the privacy service's broadcast) is
+  asked for each record's partner, user, IP address and email under the record's partner,
+  so a partner's own restriction leaves out only that partner's records;
 - a group with fewer distinct partners than `ANALYTICS_MIN_GROUP_SIZE` is not reported, only
   counted among the suppressed groups.
 Dates are ranged in `find` (aggregation `$match` on dates is wrong on nx-27017) and the
@@ -13,7 +15,7 @@ groups are counted in Python.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,17 +33,12 @@ from logs.order_facts import ORDER_FACTS
 from logs.store import Db
 from servicekit.errors import ServiceError
 from servicekit.messages import MessageContext
+from servicekit.restrictions import FlagBook, RestrictionRegister, value_key
 
-RESTRICTED_SUBJECTS = "restricted_subjects"
-SUBJECT_FIELD = {
-    "partner_id": "partner_id",
-    "user_id": "user_id",
-    "ip": "ip_bidx",
-    "email": "email_bidx",
-}
-"""For each kind of restricted subject, the record field that identifies it."""
-ORDER_SUBJECT_KINDS: tuple[str, ...] = ("partner_id",)
-"""Order facts identify a partner only."""
+VALUE_FIELDS = ("partner_id", "user_id")
+"""Record fields that hold an identifier as it is (the register knows them by value)."""
+BLIND_FIELDS = ("ip_bidx", "email_bidx")
+"""Record fields that hold the blind index of an identifier (the register's own keys)."""
 
 
 def checked_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -67,22 +64,20 @@ def require_platform(actor: Actor) -> None:
         raise ServiceError("forbidden", "usage analytics are for the platform only")
 
 
-async def excluded_subjects(db: Db) -> dict[str, set[str]]:
-    """Per kind, the subjects whose records analytics leave out (restricted or objecting)."""
-    excluded: dict[str, set[str]] = defaultdict(set)
-    async for subject in db[RESTRICTED_SUBJECTS].find({}):
-        kind, value = subject.get("kind"), subject.get("value")
-        flagged = subject.get("restricted") or subject.get("objection")
-        if flagged and kind in SUBJECT_FIELD and isinstance(value, str):
-            excluded[kind].add(value)
-    return excluded
+def register_keys(record: dict[str, Any]) -> list[str]:
+    """The register keys of the subjects a record identifies."""
+    keys = [value_key(name, record[name]) for name in VALUE_FIELDS if record.get(name)]
+    return keys + [record[name] for name in BLIND_FIELDS if record.get(name)]
 
 
-def exclusion_filter(excluded: dict[str, set[str]], kinds: Iterable[str]) -> dict[str, Any]:
-    """`$nin` per identifying field (which also keeps records that lack the field)."""
-    return {
-        SUBJECT_FIELD[kind]: {"$nin": sorted(excluded[kind])} for kind in kinds if excluded[kind]
-    }
+def left_out(book: FlagBook, record: dict[str, Any]) -> bool:
+    """Whether a subject of the record restricted processing or objected to it, for the
+    record's partner (a record without one: only unscoped flags)."""
+    if not book:
+        return False
+    partner_id = record.get("partner_id")
+    scope = partner_id if isinstance(partner_id, str) else None
+    return book.flags(register_keys(record), scope).any
 
 
 @dataclass
@@ -152,16 +147,26 @@ KEYS: dict[AnalyticsDimension, Callable[[dict[str, Any]], list[str]]] = {
     AnalyticsDimension.COUNTRY: country_keys,
 }
 ORDER_DIMENSIONS = (AnalyticsDimension.PACKAGE, AnalyticsDimension.COUNTRY)
-REQUEST_PROJECTION = {"_id": 0, "partner_id": 1, "method": 1, "route": 1, "received_at": 1}
+REQUEST_PROJECTION = {
+    "_id": 0,
+    "partner_id": 1,
+    "user_id": 1,
+    "ip_bidx": 1,
+    "email_bidx": 1,
+    "method": 1,
+    "route": 1,
+    "received_at": 1,
+}
 ORDER_PROJECTION = {"_id": 0, "partner_id": 1, "package_id": 1, "countries": 1, "quantity": 1}
 
 
 class UsageAnalyticsQueries:
     """The request/reply handler of usage analytics."""
 
-    def __init__(self, db: Db, min_group_size: int) -> None:
+    def __init__(self, db: Db, min_group_size: int, restrictions: RestrictionRegister) -> None:
         self.db = db
         self.min_group_size = min_group_size
+        self.restrictions = restrictions
 
     async def get_usage_analytics(
         self, query: GetUsageAnalytics, _context: MessageContext
@@ -169,19 +174,18 @@ class UsageAnalyticsQueries:
         """Usage of a period grouped by one dimension, anonymous by construction."""
         require_platform(query.actor)
         period = checked_period(query.period_from, query.period_to)
-        excluded = await excluded_subjects(self.db)
+        book = await self.restrictions.book()
         by_orders = query.dimension in ORDER_DIMENSIONS
         if by_orders:
-            collection, moment, kinds = ORDER_FACTS, "completed_at", ORDER_SUBJECT_KINDS
-            projection = ORDER_PROJECTION
+            collection, moment, projection = ORDER_FACTS, "completed_at", ORDER_PROJECTION
         else:
-            collection, moment, kinds = store.API_REQUESTS, "received_at", tuple(SUBJECT_FIELD)
-            projection = REQUEST_PROJECTION
+            collection, moment, projection = store.API_REQUESTS, "received_at", REQUEST_PROJECTION
         criteria = {moment: {"$gte": period[0], "$lt": period[1]}}
-        criteria |= exclusion_filter(excluded, kinds)
         groups: dict[str, Group] = defaultdict(Group)
         keys_of = KEYS[query.dimension]
         async for record in self.db[collection].find(criteria, projection):
+            if left_out(book, record):
+                continue
             for key in keys_of(record):
                 group = groups[key]
                 group.count += 1

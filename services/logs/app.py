@@ -34,7 +34,7 @@ def create_service(settings: LogsSettings) -> Service:
     register_queries(service, settings.analytics_min_group_size)
     service.join_privacy(
         INVENTORY,
-        LogsPrivacy(service.db, vault),
+        LogsPrivacy(service.db, vault, service.restrictions),
         identifiers=["partner_id", "user_id", "ip", "email"],
     )
     retention.register(service, settings)

@@ -85,13 +85,16 @@ INVENTORY = [
     ),
     DataCategory(
         name=Category.RESTRICTED_SUBJECTS,
-        description="Subjects who restricted processing or objected to it: the partner or"
-        " user id, or the blind index of the IP address or email (never the address itself).",
-        fields=["kind", "value"],
+        description="The restriction register (`_restricted_subjects`): one entry per"
+        " restriction, lift or objection announced by the privacy service, naming the"
+        " subject's identifiers by blind index (partner, user ids and ICCIDs also by value,"
+        " never an IP address or email), the partner it was limited to, the flags it set or"
+        " cleared and when.",
+        fields=["identifiers", "scope_partner_id", "flags", "changed_at"],
         purpose="Honour restriction and objection: analytics leave these subjects out.",
         legal_basis=LegalBasis.LEGAL_OBLIGATION,
-        retention="While the restriction or objection lasts (also after an erasure, so that"
-        " records arriving later stay out of analytics); deleted when both are lifted.",
+        retention="Kept as the record of the subject's choices, also after an erasure, so that"
+        " records arriving later stay out of analytics while a restriction lasts.",
         actions=[PrivacyAction.LOCATE, PrivacyAction.EXPORT, PrivacyAction.RESTRICT],
     ),
 ]

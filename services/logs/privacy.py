@@ -4,20 +4,22 @@ What a subject's records are, how they are found and whose key seals them is
 `logs.subject_logs`.
 
 - Locate and export: API request logs, technical logs and order facts found by the subject's
-  identifiers (IP and email by blind index), and its restriction flags. The export opens the
+  identifiers (IP and email by blind index), and the register's entries about it (the
+  restrictions and objections it asked for). The export opens the
   sealed IP, user agent and email of the records that are the subject's own.
 - Erase: the records are deleted (no obligation keeps logs) and the subject's own keys are
   shredded (partner, user, `ip_…`, `email_…`), so copies elsewhere, in backups, cannot be
   read; so is the address key of each of its records that names neither partner nor user
-  (a sign-in failure by email is sealed with its IP address's key). Restriction flags are
-  kept while they last, so later records stay out of analytics.
+  (a sign-in failure by email is sealed with its IP address's key). The register's entries
+  are kept, so later records stay out of analytics while a restriction lasts.
 - Erase again (`erase_indexed`, a reapply run after a restore): the same path as erase, from
   the ledger entry's identifiers; partner and user ids come with their value, IP addresses
   and emails as blind indexes, which is how the logs hold them, so nothing is out of reach.
 - Late records: see `logs.late_records`.
-- Restrict and object: one `restricted_subjects` document per identifier the logs hold,
-  `{_id: "<kind>:<value>", kind, value, restricted: 0|1, objection: 0|1, at: {at}}`, kept
-  while either flag is 1. Analytics honour it at query time (`logs.analytics`).
+- Restrict and object: the flags are the register's (`servicekit.restrictions`, the
+  collection `_restricted_subjects` every data owner keeps from the privacy service's
+  broadcast); the task reports the records they now cover. Analytics honour the register at
+  query time, per record and partner (`logs.analytics`).
 - Rectify: logs are a record of what happened; nothing is rectified, and the answer says so.
 
 Scope: a partner's request (`scope` = its id) reaches only the records that partner
@@ -26,26 +28,32 @@ records, its users' records). The same email, IP address or user under another p
 anonymous records with no partner, and a `partner_id` naming another partner are out of its
 scope. Its erasure shreds only keys that seal nothing but its records: its own key when the
 subject is the partner itself, and a user's key when every record of that user is the
-partner's (never an address key, which seals anonymous records). Its restriction flags are
-its own (`{_id: "<kind>:<value>@<partner>", partner_id, ...}`); the analytics read them like
-any flag, so while they last the identifier's records are left out of the (anonymous)
-aggregates whichever partner they are under. Without a scope (ops, or a person about
-themselves) every record is reached, and the flags of every partner are read and lifted.
+partner's (never an address key, which seals anonymous records). Its restriction holds for
+its own records only: the analytics leave out the identifier's records under that partner.
+Without a scope (ops, or a person about themselves) every record is reached, and a lift
+lifts what every partner set.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from contracts.erasure_ledger import ErasedIdentifier
 from contracts.privacy import CategoryOutcome, Disposition, LegalBasis, SubjectRef
-from logs.analytics import RESTRICTED_SUBJECTS
 from logs.inventory import Category
 from logs.store import Db
-from logs.subject_logs import CATEGORY_OF, LOOKUPS, SEALED, Subject, SubjectLogs, readable
+from logs.subject_logs import (
+    BLIND_KINDS,
+    CATEGORY_OF,
+    LOOKUPS,
+    SEALED,
+    Subject,
+    SubjectLogs,
+    readable,
+)
 from servicekit.clock import Clock, utcnow
 from servicekit.erasures import IndexedSubject
+from servicekit.restrictions import Change, RestrictionRegister, value_key
 from servicekit.vault import Vault
 
 Doc = dict[str, Any]
@@ -53,6 +61,7 @@ SHREDDED_NOTE = "Deleted; the subject's key was shredded, so copies elsewhere ca
 KEPT_FLAGS_NOTE = "Kept while the restriction or objection lasts, so later records stay out."
 NOT_RECTIFIED_NOTE = "Log records are a factual record of events and are not rectified."
 HONOURED_NOTE = "Honoured at query time: analytics leave the subject's records out."
+REGISTER_NOTE = "Kept in the restriction register, from the request's broadcast."
 
 
 def _outcome(
@@ -63,34 +72,35 @@ def _outcome(
     return CategoryOutcome(category=category, records=records, disposition=disposition, note=note)
 
 
-def flag_id(kind: str, value: str, scope: str | None = None) -> str:
-    """The `_id` of a subject's `restricted_subjects` document (a partner's own: scoped)."""
-    return f"{kind}:{value}" if scope is None else f"{kind}:{value}@{scope}"
-
-
 class LogsPrivacy:
     """API request logs, technical logs and order facts: located, exported, erased (with
     the subject's keys shredded) and restricted; never rectified."""
 
-    def __init__(self, db: Db, vault: Vault, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        db: Db,
+        vault: Vault,
+        restrictions: RestrictionRegister | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         self.db = db
         self.vault = vault
+        self.restrictions = restrictions or RestrictionRegister(db, vault.blind_index)
         self.clock = clock
 
     def _subject(self, subject: SubjectRef, scope: str | None) -> Subject:
         return Subject.of(subject, self.vault, scope)
 
-    async def _flags(self, subject: Subject) -> list[Doc]:
-        """The scope's own flags of the subject; without a scope, every partner's and the
-        unscoped ones (a small collection, which the analytics read whole too)."""
-        given = subject.identifiers.items()
-        flags = self.db[RESTRICTED_SUBJECTS]
-        if subject.scope is not None:
-            ids = [flag_id(kind, value, subject.scope) for kind, value in given]
-            return await flags.find({"_id": {"$in": ids}}).to_list()
-        kinds, values = sorted({k for k, _ in given}), sorted({v for _, v in given})
-        found = flags.find({"kind": {"$in": kinds}, "value": {"$in": values}}).sort("_id", 1)
-        return [flag async for flag in found if (flag["kind"], flag["value"]) in given]
+    async def _flags(self, subject: Subject) -> list[Change]:
+        """The register's entries about the subject: a partner's own; without a scope, all."""
+        keys = [
+            key if kind in BLIND_KINDS else value_key(kind, key)
+            for kind, key in subject.identifiers.items()
+        ]
+        book = await self.restrictions.changes_of(keys)
+        if subject.scope is None:
+            return book.changes
+        return [c for c in book.changes if c.scope_partner_id == subject.scope]
 
     async def _keys(self, subject: Subject) -> set[str]:
         """The keys erasure shreds: the subject's own and those of its anonymous records;
@@ -143,14 +153,10 @@ class LogsPrivacy:
             sealed = SEALED.get(collection, ())
             export[category] = [await readable(r, held, self.vault, sealed) for r in records]
         export[Category.RESTRICTED_SUBJECTS] = [
-            {
-                "kind": flag["kind"],
-                "restricted": bool(flag["restricted"]),
-                "objection": bool(flag["objection"]),
-                "since": flag["at"]["at"].isoformat(),
-            }
-            | ({"partner_id": flag["partner_id"]} if "partner_id" in flag else {})
-            for flag in await self._flags(held)
+            {"kinds": sorted({i.kind for i in change.identifiers}), **change.flags}
+            | {"since": change.changed_at.isoformat()}
+            | ({"partner_id": change.scope_partner_id} if change.scope_partner_id else {})
+            for change in await self._flags(held)
         ]
         return export
 
@@ -187,46 +193,18 @@ class LogsPrivacy:
     async def restrict(
         self, subject: SubjectRef, *, scope: str | None, restricted: bool, objection: bool
     ) -> list[CategoryOutcome]:
-        """Set or lift the restriction (or, with `objection`, the objection) of each of the
-        subject's identifiers (a partner: its own flags; lifting without a scope lifts every
-        partner's too); analytics read the flags at query time."""
+        """The records the restriction (or objection) now covers, or no longer does. The
+        flags themselves are the register's, kept from the request's broadcast, which the
+        analytics read at query time; nothing is written here."""
         held = self._subject(subject, scope)
-        flag = "objection" if objection else "restricted"
-        now = self.clock()
-        if restricted:
-            for kind, value in held.identifiers.items():
-                await self._set_flag(kind, value, scope, flag, now)
-        else:
-            lifted = {flag_id(kind, value, scope) for kind, value in held.identifiers.items()}
-            lifted |= {str(found["_id"]) for found in await self._flags(held)}
-            for subject_id in sorted(lifted):
-                await self._lift_flag(subject_id, flag, now)
         disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
         outcomes = [
             _outcome(CATEGORY_OF[collection], count, disposition, HONOURED_NOTE)
             for collection, count in (await self._counts(held)).items()
         ]
         flags = len(held.identifiers)
-        return [*outcomes, _outcome(Category.RESTRICTED_SUBJECTS, flags, disposition)]
-
-    async def _set_flag(
-        self, kind: str, value: str, scope: str | None, flag: str, now: datetime
-    ) -> None:
-        other = "restricted" if flag == "objection" else "objection"
-        owner = {} if scope is None else {"partner_id": scope}
-        await self.db[RESTRICTED_SUBJECTS].update_one(
-            {"_id": flag_id(kind, value, scope)},
-            {
-                "$set": {flag: 1, "at": {"at": now}},
-                "$setOnInsert": {"kind": kind, "value": value, other: 0} | owner,
-            },
-            upsert=True,
-        )
-
-    async def _lift_flag(self, subject_id: str, flag: str, now: datetime) -> None:
-        flags = self.db[RESTRICTED_SUBJECTS]
-        await flags.update_one({"_id": subject_id}, {"$set": {flag: 0, "at": {"at": now}}})
-        await flags.delete_one({"_id": subject_id, "restricted": 0, "objection": 0})
+        register = _outcome(Category.RESTRICTED_SUBJECTS, flags, disposition, REGISTER_NOTE)
+        return [*outcomes, register]
 
     async def rectify(
         self, subject: SubjectRef, changes: dict[str, str], *, scope: str | None

@@ -236,7 +236,7 @@ def register(service: Service, min_group_size: int) -> None:
     queries = LogQueries(service.db)
     service.router.answer(GetApiUsage, queries.get_api_usage)
     service.router.answer(SearchLogs, queries.search_logs)
-    usage_analytics = UsageAnalyticsQueries(service.db, min_group_size)
+    usage_analytics = UsageAnalyticsQueries(service.db, min_group_size, service.restrictions)
     service.router.answer(GetUsageAnalytics, usage_analytics.get_usage_analytics)
     facts = OrderFacts(service.db)
     service.router.on(OrderCompleted, facts.order_completed)

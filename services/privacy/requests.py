@@ -19,6 +19,7 @@ from contracts.privacy import RequestStatus, TaskStatus
 from privacy import audit, ledger, lifecycle, store
 from privacy.audit import AuditKind
 from privacy.erasure_events import subject_erased
+from privacy.restriction_events import subject_restriction_changed
 from privacy.settings import PrivacySettings
 from privacy.store import Db
 from servicekit.bus import Bus
@@ -83,6 +84,9 @@ class Desk:
         erased = subject_erased(self.settings, request, now)
         if erased is not None:
             commands.append(self.bus.outgoing(erased, correlation_id=correlation_id))
+        flagged = subject_restriction_changed(self.settings, request, now)
+        if flagged is not None:
+            commands.append(self.bus.outgoing(flagged, correlation_id=correlation_id))
         fields: dict[str, Any] = {"status": RequestStatus.IN_PROGRESS.value, "tasks": tasks}
         retry_at = lifecycle.earliest_retry(tasks)
         if retry_at is not None:

@@ -7,9 +7,11 @@ and removed with their blind indexes; orders, top-ups and eSIM profiles are kept
 pseudonymised transaction records for 7 years from their creation (then the retention sweep
 deletes them); a partner subject's key is shredded too, which voids its eSIMs' matching ids
 and its webhook secrets. Callbacks, deliveries, attempts and (for a partner) endpoints are
-deleted, since no obligation keeps them. Restriction flags the orders and top-ups
-(`webhooks.enqueue` then sends nothing about them) and gives up the deliveries still due
-that carry the subject's data. Rectification re-seals the corrected fields with the order's
+deleted, since no obligation keeps them. Restriction (and objection) gives up the deliveries
+still due that carry the subject's data; that nothing new is sent about the end user, for
+orders and top-ups placed later too, is the register's work (`servicekit.restrictions`, fed
+by the request's broadcast and read by `webhooks.enqueue`), so no order carries a flag of
+its own. Rectification re-seals the corrected fields with the order's
 key, with new blind indexes.
 
 Erasing again (`erase_indexed`, a reapply run after a restore) takes the same path from the
@@ -49,7 +51,6 @@ from provisioning.settings import ProvisioningSettings
 from provisioning.store import Db
 from provisioning.subject_records import Holdings, SubjectRecords, ids_of, partner_in_scope
 from provisioning.webhook_store import ATTEMPTS, DELIVERIES, ENDPOINTS
-from provisioning.webhooks import RESTRICTION
 from servicekit.clock import utcnow
 from servicekit.erasures import IndexedSubject
 from servicekit.errors import ServiceError
@@ -245,14 +246,11 @@ class ProvisioningPrivacy:
     async def restrict(
         self, subject: SubjectRef, *, scope: str | None, restricted: bool, objection: bool
     ) -> list[CategoryOutcome]:
-        """Flag the subject's orders and top-ups; when restricting, give up deliveries due."""
+        """Report the subject's orders and top-ups as restricted (or no longer), which the
+        register, fed by the request's broadcast, makes so for webhooks; when restricting or
+        objecting, give up the deliveries due that carry the subject's data."""
         held = await self.holdings(subject, scope)
         ids = ids_of(held.orders + held.topups)
-        restriction = {"restricted": restricted, "objection": objection, "at": utcnow()}
-        if ids:
-            await self.db[store.ORDERS].update_many(
-                {"_id": {"$in": ids}}, {"$set": {RESTRICTION: restriction}}
-            )
         disposition = Disposition.RESTRICTED if restricted else Disposition.UNRESTRICTED
         outcomes = [_outcome(Category.END_USER_DATA, len(ids), disposition)]
         if restricted:

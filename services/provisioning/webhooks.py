@@ -32,6 +32,7 @@ from contracts.webhooks import (
     WebhookEventType,
 )
 from provisioning import webhook_delivery
+from provisioning.purchase_store import END_USER_INDEX
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import ORDERS
 from provisioning.webhook_endpoints import Endpoints, require_own
@@ -50,16 +51,28 @@ from servicekit.clock import Clock, utcnow
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.messages import MessageContext
+from servicekit.restrictions import value_key
 from servicekit.service import Service
-from servicekit.vault import Vault
+from servicekit.vault import Vault, blind_field
 
 TEST_EVENT = "webhook.test"
-RESTRICTION = "end_user_restriction"
-"""Where `provisioning.privacy` marks an order whose end user restricted processing."""
+END_USER_KEYS_IN_END_USER = tuple(blind_field(name) for name in END_USER_INDEX)
+"""The fields of an order's `end_user` that keep the blind indexes of email and reference."""
 
 
 class Webhooks(Endpoints):
     """Endpoints plus the delivery log: test-send, list, replay, and enqueueing events."""
+
+    def __init__(
+        self,
+        service: Service,
+        settings: ProvisioningSettings,
+        vault: Vault,
+        clock: Clock,
+        resolver: Resolver = resolve,
+    ) -> None:
+        super().__init__(service, settings, vault, clock, resolver)
+        self.restrictions = service.restrictions
 
     async def send_test(
         self, query: SendTestWebhook, context: MessageContext
@@ -121,7 +134,7 @@ class Webhooks(Endpoints):
         expected = PAYLOAD_MODELS[event_type]
         if not isinstance(payload, expected):
             raise ServiceError("invalid_request", f"{event_type} takes a {expected.__name__}")
-        if await self._about_restricted_subject(payload):
+        if await self._about_restricted_subject(partner_id, payload):
             return []
         criteria = {"partner_id": partner_id, "status": "enabled", "event_types": event_type.value}
         endpoints = await self.db[ENDPOINTS].find(criteria).to_list()
@@ -134,20 +147,30 @@ class Webhooks(Endpoints):
             ids.append(view.id)
         return ids
 
-    async def _about_restricted_subject(self, payload: BaseModel) -> bool:
-        """Whether the payload's order (or top-up) or eSIMs belong to a restricted end user:
-        a flagged purchase with the payload's `order_id` as `_id`, or holding its `iccid` (or
-        one of its `iccids`) in `iccids`."""
-        restricted = {f"{RESTRICTION}.restricted": True}
+    async def _about_restricted_subject(self, partner_id: str, payload: BaseModel) -> bool:
+        """Whether the payload is about an end user who restricted processing or objected to
+        it, for this partner's data (the register, `servicekit.restrictions`). The end user is
+        found through the payload's order or top-up (its `order_id` as `_id`) and every
+        purchase of its eSIMs (its `iccid` or `iccids`, and the purchase's), by email,
+        reference or ICCID: a top-up of a restricted end user's eSIM, and orders placed after
+        the restriction, are covered too."""
         order_id = getattr(payload, "order_id", None)
         iccid = getattr(payload, "iccid", None)
-        iccids = [iccid] if isinstance(iccid, str) else list(getattr(payload, "iccids", None) or [])
-        lookups: list[Document] = [{"_id": order_id}] if isinstance(order_id, str) else []
-        lookups += [{"iccids": {"$in": iccids}}] if iccids else []  # nx: `$in` on indexed arrays
-        for lookup in lookups:
-            if await self.db[ORDERS].find_one({**lookup, **restricted}, {"_id": 1}) is not None:
-                return True
-        return False
+        iccids = {iccid} if isinstance(iccid, str) else set(getattr(payload, "iccids", None) or [])
+        keys: set[str] = set()
+        projection = {"end_user": 1, "iccids": 1}
+        if isinstance(order_id, str):
+            purchase = await self.db[ORDERS].find_one({"_id": order_id}, projection)
+            if purchase is not None:
+                keys |= _end_user_keys(purchase)
+                iccids |= set(purchase.get("iccids", []))
+        if iccids:  # nx: `$in` on indexed arrays
+            found = self.db[ORDERS].find({"iccids": {"$in": sorted(iccids)}}, projection)
+            async for purchase in found:
+                keys |= _end_user_keys(purchase)
+        keys |= {value_key("iccid", each) for each in iccids}
+        flags = await self.restrictions.flags_of({}, partner_id, keys=keys)
+        return flags.any
 
     def body(self, event_type: str, payload: BaseModel) -> str:
         """The JSON a delivery sends: `{"type", "timestamp", "data"}` (Standard Webhooks)."""
@@ -191,6 +214,14 @@ class Webhooks(Endpoints):
             document = found
         self.kick()
         return delivery_view(document)
+
+
+def _end_user_keys(order: Document) -> set[str]:
+    """The register keys of an order's end user: blind indexes of email and reference, and
+    the ICCIDs of its eSIMs."""
+    end_user = order.get("end_user") or {}
+    keys = {end_user[name] for name in END_USER_KEYS_IN_END_USER if name in end_user}
+    return keys | {value_key("iccid", iccid) for iccid in order.get("iccids", [])}
 
 
 async def unconfigured(_query: Any, _context: MessageContext) -> Any:

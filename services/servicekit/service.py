@@ -18,8 +18,10 @@ from contracts.privacy import DataCategory, IdentifierKind
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.consumer import Consumer
+from servicekit.crypto import BlindIndex
 from servicekit.http import READINESS, SERVICE_NAME, add_ops_routes, observe
 from servicekit.inbox import Inbox
+from servicekit.keyring import EncryptionSettings, OptionalSealingKeys
 from servicekit.logshipping import LogShipper, shipper_for
 from servicekit.outbox import OutboxRelay
 from servicekit.privacy import (
@@ -29,6 +31,7 @@ from servicekit.privacy import (
     receipt_signer,
 )
 from servicekit.receipts import ReceiptSigner
+from servicekit.restrictions import RestrictionRegister, join_restriction_register
 from servicekit.router import Router
 from servicekit.settings import ServiceSettings
 from servicekit.store import Document, Store
@@ -64,6 +67,7 @@ class Service:
     """Ships this process's log records to the logs service while the service runs."""
     receipt_signer: ReceiptSigner | None = None
     """Signs the privacy results of a data-owning service (set by `join_privacy`)."""
+    _restrictions: RestrictionRegister | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings, *, stateless: bool = False) -> Service:
@@ -91,6 +95,14 @@ class Service:
             raise RuntimeError(f"{self.name} is stateless and has no outbox")
         return self.relay
 
+    @property
+    def restrictions(self) -> RestrictionRegister:
+        """The service's register of restrictions and objections, which everything that
+        processes personal data asks (kept up to date once the service `join_privacy`s)."""
+        if self._restrictions is None:
+            self._restrictions = RestrictionRegister(self.db, blind_index_of(self.settings))
+        return self._restrictions
+
     def join_privacy(
         self,
         inventory: list[DataCategory],
@@ -100,7 +112,7 @@ class Service:
     ) -> None:
         """Become a data-owning service: announce the inventory and the kinds of identifier
         its data is found by (`identifiers`: only those its lookups use), answer privacy
-        commands.
+        commands, and keep the register of restrictions and objections (`restrictions`).
 
         Needs `RECEIPT_SIGNING_KEY` (this service's own Ed25519 key) to sign its results.
         """
@@ -119,6 +131,8 @@ class Service:
             signer=self.receipt_signer,
             export_part_bytes=self.settings.export_part_bytes,
         )
+        join_restriction_register(self.router, self.restrictions)
+        self.startup.append(self.restrictions.create_indexes)
 
     async def readiness(self) -> dict[str, bool]:
         """The checks /readyz reports."""
@@ -212,6 +226,16 @@ class Service:
                     raise
                 log.warning("bus_unreachable_retrying", attempt=attempt, error=repr(failure))
                 await asyncio.sleep(1)
+
+
+def blind_index_of(settings: ServiceSettings) -> BlindIndex | None:
+    """The platform's blind index, when the service's settings configure it."""
+    if isinstance(settings, EncryptionSettings):
+        return settings.make_blind_index()
+    if isinstance(settings, OptionalSealingKeys):
+        encryption = settings.encryption()
+        return encryption.make_blind_index() if encryption is not None else None
+    return None
 
 
 def run(app: web.Application, settings: ServiceSettings) -> None:

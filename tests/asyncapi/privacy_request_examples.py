@@ -88,6 +88,13 @@ PRIVACY_REQUEST_EXAMPLES.update(
             "identifiers": ERASED,
             "erased_at": WHEN,
         },
+        "privacy.subject_restriction_changed.v1": {
+            "request_id": "dsr_1",
+            "scope_partner_id": "ptn_1",
+            "identifiers": ERASED,
+            "restricted": True,
+            "changed_at": WHEN,
+        },
         "privacy.reapply_erasures.v1": {"by": "officer", "since": WHEN},
         "privacy.reapply_started.v1": {"run_id": "rap_1", "entries": 12, "services": ["logs"]},
         "privacy.reapply_erasure.v1": {

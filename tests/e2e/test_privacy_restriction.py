@@ -1,4 +1,5 @@
-"""Restriction, objection and lifting through the API, scoped to the asking partner."""
+"""Restriction, objection and lifting through the API, scoped to the asking partner: the
+flags as provisioning's register holds them for each partner's order of the end user."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 import aiohttp
 from e2e_support import Platform, add_api_key, poll_request
 from orders_support import PACKAGE, Buyer, new_buyer
+
+from servicekit.restrictions import RESTRICTED_SUBJECTS, Change, FlagBook, Flags
+from support.waiting import eventually
 
 Db = Any
 PRIVACY_SCOPES = ["privacy:read", "privacy:write"]
@@ -29,16 +33,31 @@ async def _ask(platform: Platform, key: str, body: dict[str, Any]) -> dict[str, 
         return await poll_request(api, opened["id"])
 
 
-async def _restriction_of(platform: Platform, db: Db, order_id: str) -> Any:
-    order = await db[platform.database("provisioning")]["orders"].find_one({"_id": order_id})
-    return order.get("end_user_restriction")
+async def _flags_of(platform: Platform, db: Db, order_id: str, partner_id: str) -> Flags:
+    """The flags provisioning's register holds for the order's end user, under its partner."""
+    provisioning = db[platform.database("provisioning")]
+    order = await provisioning["orders"].find_one({"_id": order_id})
+    keys = [order["end_user"]["email_bidx"]]
+    book = FlagBook([Change.of_document(d) async for d in provisioning[RESTRICTED_SUBJECTS].find()])
+    return book.flags(keys, partner_id)
+
+
+async def _until_flags(
+    platform: Platform, db: Db, buyer: Buyer, order_id: str, expected: Flags
+) -> None:
+    """Wait (bounded) until the register holds `expected` for the buyer's order."""
+
+    async def held() -> bool:
+        return await _flags_of(platform, db, order_id, buyer.partner_id) == expected
+
+    await eventually(held, what=f"flags {expected} for {order_id}")
 
 
 async def test_restriction_and_its_lift_reach_only_the_asking_partners_data(
     platform: Platform, db: Db
 ) -> None:
-    """Partner A restricts an end user's processing: A's order of that email is flagged, B's
-    order of the same email is not; A lifts it (a request too) and the flag clears."""
+    """Partner A restricts an end user's processing: A's order of that email is restricted,
+    B's order of the same email is not; A lifts it (a request too) and the flag clears."""
     email = f"eu-{uuid.uuid4().hex[:8]}@example.com"
     async with new_buyer(platform, db, 10_000) as a, new_buyer(platform, db, 10_000) as b:
         order_a, order_b = await _order_for(a, email), await _order_for(b, email)
@@ -48,25 +67,23 @@ async def test_restriction_and_its_lift_reach_only_the_asking_partners_data(
         )
         assert restricted["status"] == "completed", restricted
         assert restricted["channel"] == "partner"
-        assert (await _restriction_of(platform, db, order_a))["restricted"] is True
-        assert await _restriction_of(platform, db, order_b) is None
+        await _until_flags(platform, db, a, order_a, Flags(restricted=True))
+        assert await _flags_of(platform, db, order_b, b.partner_id) == Flags()
 
         lifted = await _ask(
             platform, key_a, {"type": "restriction_lift", "subject": {"email": email}}
         )
         assert lifted["status"] == "completed", lifted
-        flags = await _restriction_of(platform, db, order_a)
-        assert (flags["restricted"], flags["objection"]) == (False, False)
-        assert await _restriction_of(platform, db, order_b) is None
+        await _until_flags(platform, db, a, order_a, Flags())
+        assert await _flags_of(platform, db, order_b, b.partner_id) == Flags()
 
 
 async def test_an_objection_is_recorded_as_such(platform: Platform, db: Db) -> None:
-    """An objection flags the order with `objection`, on the asking partner's data only."""
+    """An objection is held as `objection`, and restricts, for the asking partner."""
     email = f"eu-{uuid.uuid4().hex[:8]}@example.com"
     async with new_buyer(platform, db, 10_000) as a:
         order = await _order_for(a, email)
         key = await add_api_key(platform, db, partner_id=a.partner_id, scopes=PRIVACY_SCOPES)
         done = await _ask(platform, key, {"type": "objection", "subject": {"email": email}})
         assert done["status"] == "completed", done
-        flags = await _restriction_of(platform, db, order)
-        assert (flags["restricted"], flags["objection"]) == (True, True)
+        await _until_flags(platform, db, a, order, Flags(restricted=True, objection=True))

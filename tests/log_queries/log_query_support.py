@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 
 from contracts.accounts import Actor, Role, Scope
 from contracts.base import Query, Reply
+from contracts.privacy import SubjectRef
 from logs import store
 from servicekit.bus import Bus
 from servicekit.ids import new_id
 from servicekit.vault import Vault
+from support.restrictions import announce, restriction_changed
 
 TIMEOUT = 10.0
 MIN_GROUP_SIZE = 3
@@ -117,16 +119,9 @@ class Logs:
         return record_id
 
     async def restrict(
-        self, kind: str, value: str, *, restricted: int = 1, objection: int = 0
+        self, subject: SubjectRef, flags: dict[str, bool], *, scope: str | None = None
     ) -> None:
-        """Flag a subject as the privacy handlers do (`restricted_subjects`)."""
-        await self.db["restricted_subjects"].insert_one(
-            {
-                "_id": f"{kind}:{value}",
-                "kind": kind,
-                "value": value,
-                "restricted": restricted,
-                "objection": objection,
-                "at": {"at": datetime.now(UTC)},
-            }
-        )
+        """Announce a restriction change of the subject, as the privacy service does, and
+        wait until the logs' register keeps it."""
+        event = restriction_changed(subject, self.vault.blind_index, flags, scope=scope)
+        await announce(self.bus, event, self.db)

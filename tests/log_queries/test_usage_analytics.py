@@ -13,6 +13,7 @@ from contracts.accounts import Actor
 from contracts.log_queries import GetUsageAnalytics, UsageAnalytics
 from contracts.money import Money
 from contracts.orders import OrderCompleted
+from contracts.privacy import SubjectRef
 from logs.order_facts import ORDER_FACTS
 from logs.settings import LogsSettings
 from servicekit.errors import RemoteCallError
@@ -78,9 +79,9 @@ async def test_restricted_or_objecting_partners_are_not_counted(logs: Logs, flag
         await logs.add_request(partner, received_at=at(year, 1, 5), route="/v1/orders")
     for partner in partners[:3]:
         await logs.add_request(partner, received_at=at(year, 1, 5), route="/v1/balance")
-    restricted, objection = int(flag == "restricted"), int(flag == "objection")
-    await logs.restrict("partner_id", partners[0], restricted=restricted, objection=objection)
-    await logs.restrict("partner_id", partners[1], restricted=0, objection=0)
+    await logs.restrict(SubjectRef(partner_id=partners[0]), {flag: True})
+    await logs.restrict(SubjectRef(partner_id=partners[1]), {flag: True})
+    await logs.restrict(SubjectRef(partner_id=partners[1]), {flag: False})
 
     groups = await ask(logs, "endpoint", year)
 
@@ -96,8 +97,20 @@ async def test_records_of_a_restricted_ip_are_not_counted(logs: Logs) -> None:
     await logs.add_request(partners[0], received_at=at(2035, 1, 5), ip=ip)
     await logs.add_request(partners[1], received_at=at(2035, 1, 5), ip=ip)
     assert await ask(logs, "endpoint", 2035) == {"GET /v1/ping": (5, 3)}
-    await logs.restrict("ip", logs.vault.index("ip", ip), restricted=0, objection=1)
+    await logs.restrict(SubjectRef(ip=ip), {"objection": True})
     assert await ask(logs, "endpoint", 2035) == {"GET /v1/ping": (3, 3)}
+
+
+async def test_a_partners_restriction_leaves_out_only_its_own_records(logs: Logs) -> None:
+    """An IP restricted by one partner (scoped) removes that partner's records from the
+    address; another partner's records from the same address are still counted."""
+    partners = [new_id("ptn") for _ in range(3)]
+    ip = "203.0.113.77"
+    for partner in partners:
+        await logs.add_request(partner, received_at=at(2036, 1, 5), ip=ip)
+        await logs.add_request(partner, received_at=at(2036, 1, 6), ip="198.51.100.2")
+    await logs.restrict(SubjectRef(ip=ip), {"restricted": True}, scope=partners[0])
+    assert await ask(logs, "endpoint", 2036) == {"GET /v1/ping": (5, 3)}
 
 
 def completed(partner_id: str, package_id: str, when: datetime, **extra: object) -> OrderCompleted:

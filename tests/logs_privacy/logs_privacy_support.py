@@ -34,6 +34,7 @@ from servicekit.messages import MessageContext
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
 from servicekit.vault import Vault
+from support.restrictions import announce, broadcast_of
 from support.waiting import eventually
 
 Doc = dict[str, Any]
@@ -99,7 +100,11 @@ class LogsHarness:
         return self.service.db
 
     async def run(self, command: SubjectCommand) -> PrivacyTaskCompleted:
-        """Send a privacy command as the privacy service does; its (successful) result."""
+        """Send a privacy command as the privacy service does; its (successful) result. A
+        restrict command goes with its broadcast, kept first."""
+        if isinstance(command, RestrictSubject):
+            broadcast = broadcast_of(command, self.vault.blind_index)
+            await announce(self.caller.bus, broadcast, self.db)
         await self.caller.bus.publish(command, to="logs")
 
         async def answered() -> PrivacyTaskCompleted | None:

@@ -1,10 +1,9 @@
-"""Restriction and objection through the real logs service: one `restricted_subjects`
-document per identifier, its flags set and lifted independently, removed when both are
-lifted; rectification answered as not applicable to logs."""
+"""Restriction and objection through the real logs service: the flags are the register's
+(kept from the privacy service's broadcast, identifiers by blind index), set and lifted
+independently, honoured by the analytics and kept after an erasure; rectification answered
+as not applicable to logs."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from logs_privacy_support import LogsHarness, by_category, sample_ip, task
 
@@ -16,39 +15,40 @@ from contracts.privacy import (
     RestrictSubject,
     SubjectRef,
 )
-from logs.analytics import RESTRICTED_SUBJECTS, excluded_subjects
+from logs.analytics import left_out
+from servicekit.restrictions import RESTRICTED_SUBJECTS, Flags
 
-FLAGS = RESTRICTED_SUBJECTS
+REGISTER = RESTRICTED_SUBJECTS
 
 
 async def restrict(
     harness: LogsHarness, subject: SubjectRef, *, restricted: bool, objection: bool = False
 ) -> None:
-    """Send one restrict (or object) command and wait for its result."""
+    """Send one restrict (or object) command, with its broadcast, and wait for its result."""
     command = RestrictSubject(**task(), subject=subject, restricted=restricted, objection=objection)
     await harness.run(command)
 
 
-async def test_restriction_is_written_per_identifier(harness: LogsHarness) -> None:
-    """Restricting a partner and an IP writes one flag document for each (the IP by its
-    blind index, never the address), with the time it was set; the outcome says restricted."""
+async def flags(harness: LogsHarness, subject: SubjectRef, partner_id: str | None) -> Flags:
+    """The subject's flags in the logs' register, for the partner's data."""
+    return await harness.service.restrictions.flags_of(subject.identifiers(), partner_id)
+
+
+async def test_restriction_is_kept_by_blind_index(harness: LogsHarness) -> None:
+    """Restricting a partner and an IP keeps one register entry naming both (the IP by its
+    blind index, never the address); the outcome says the partner's records are restricted."""
     ip = sample_ip()
     await harness.api_request(partner_id="ptn_r", ip=ip, user_agent="r/1")
     subject = SubjectRef(partner_id="ptn_r", ip=ip)
 
     result = await harness.run(RestrictSubject(**task(), subject=subject))
 
+    [entry] = await harness.db[REGISTER].find({}).to_list()
     bidx = harness.vault.index("ip", ip)
-    flags = {d["_id"]: d async for d in harness.db[FLAGS].find({})}
-    assert set(flags) == {"partner_id:ptn_r", f"ip:{bidx}"}
-    assert {k: flags[f"ip:{bidx}"][k] for k in ("kind", "value", "restricted", "objection")} == {
-        "kind": "ip",
-        "value": bidx,
-        "restricted": 1,
-        "objection": 0,
-    }
-    assert isinstance(flags["partner_id:ptn_r"]["at"]["at"], datetime)
-    assert ip not in repr(flags)
+    assert {"partner_id=ptn_r", bidx} <= set(entry["keys"])
+    assert entry["flags"] == {"restricted": True}
+    assert ip not in repr(entry)
+    assert await flags(harness, SubjectRef(ip=ip), None) == Flags(restricted=True)
     outcomes = by_category(result)
     assert (outcomes["api_request_logs"].disposition, outcomes["api_request_logs"].records) == (
         Disposition.RESTRICTED,
@@ -59,53 +59,56 @@ async def test_restriction_is_written_per_identifier(harness: LogsHarness) -> No
 
 async def test_objection_and_restriction_are_lifted_separately(harness: LogsHarness) -> None:
     """An objection and a restriction of one user are two flags: lifting the restriction
-    keeps the objection, lifting that too removes the document."""
+    keeps the objection; lifting that too leaves none."""
     subject = SubjectRef(user_id="usr_flags")
     await restrict(harness, subject, restricted=True, objection=True)
     await restrict(harness, subject, restricted=True)
-
-    flag = await harness.db[FLAGS].find_one({"_id": "user_id:usr_flags"})
-    assert flag is not None
-    assert (flag["restricted"], flag["objection"]) == (1, 1)
+    assert await flags(harness, subject, None) == Flags(restricted=True, objection=True)
 
     await restrict(harness, subject, restricted=False)
-    flag = await harness.db[FLAGS].find_one({"_id": "user_id:usr_flags"})
-    assert flag is not None
-    assert (flag["restricted"], flag["objection"]) == (0, 1)
+    assert await flags(harness, subject, None) == Flags(objection=True)
 
     await restrict(harness, subject, restricted=False, objection=True)
-    assert await harness.db[FLAGS].count_documents({}) == 0
+    assert await flags(harness, subject, None) == Flags()
 
 
-async def test_analytics_exclude_exactly_the_flagged_subjects(harness: LogsHarness) -> None:
-    """What analytics leave out at query time follows the flags: a restricted IP (by blind
-    index) and an objecting partner are excluded, and no longer once lifted."""
+async def test_analytics_leave_out_exactly_the_flagged_subjects(harness: LogsHarness) -> None:
+    """What analytics leave out follows the register: a record of a restricted IP (by blind
+    index) or of an objecting partner is left out, other records are not, and none once
+    lifted."""
     ip = sample_ip()
     await restrict(harness, SubjectRef(ip=ip), restricted=True)
     await restrict(harness, SubjectRef(partner_id="ptn_obj"), restricted=True, objection=True)
+    of_ip = {"partner_id": "ptn_any", "ip_bidx": harness.vault.index("ip", ip)}
+    of_partner = {"partner_id": "ptn_obj"}
+    other = {"partner_id": "ptn_other", "ip_bidx": harness.vault.index("ip", sample_ip())}
 
-    excluded = await excluded_subjects(harness.db)
-    assert (excluded["ip"], excluded["partner_id"]) == (
-        {harness.vault.index("ip", ip)},
-        {"ptn_obj"},
+    book = await harness.service.restrictions.book()
+    assert (left_out(book, of_ip), left_out(book, of_partner), left_out(book, other)) == (
+        True,
+        True,
+        False,
     )
 
     await restrict(harness, SubjectRef(ip=ip), restricted=False)
     await restrict(harness, SubjectRef(partner_id="ptn_obj"), restricted=False, objection=True)
-    lifted = await excluded_subjects(harness.db)
-    assert (lifted["ip"], lifted["partner_id"]) == (set(), set())
+    lifted = await harness.service.restrictions.book()
+    assert (left_out(lifted, of_ip), left_out(lifted, of_partner)) == (False, False)
 
 
-async def test_lifting_what_was_never_set_writes_nothing(harness: LogsHarness) -> None:
-    """Lifting the restriction of a subject never restricted leaves no flag document."""
-    await restrict(harness, SubjectRef(partner_id="ptn_never"), restricted=False)
+async def test_lifting_what_was_never_set_leaves_the_subject_unflagged(
+    harness: LogsHarness,
+) -> None:
+    """Lifting the restriction of a subject never restricted flags nothing."""
+    subject = SubjectRef(partner_id="ptn_never")
+    await restrict(harness, subject, restricted=False)
 
-    assert await harness.db[FLAGS].count_documents({}) == 0
+    assert await flags(harness, subject, "ptn_never") == Flags()
 
 
 async def test_flags_outlive_an_erasure_and_show_in_the_export(harness: LogsHarness) -> None:
-    """A restricted subject's export shows its flag; after its erasure the flag stays,
-    reported retained, so records that arrive later stay out of analytics."""
+    """A restricted subject's export shows the register's entry; after its erasure the entry
+    stays, reported retained, so records that arrive later stay out of analytics."""
     subject = SubjectRef(partner_id="ptn_kept")
     await restrict(harness, subject, restricted=True, objection=True)
 
@@ -114,10 +117,10 @@ async def test_flags_outlive_an_erasure_and_show_in_the_export(harness: LogsHarn
 
     assert export is not None
     [shown] = export["restricted_subjects"]
-    assert (shown["kind"], shown["restricted"], shown["objection"]) == ("partner_id", False, True)
+    assert (shown["kinds"], shown["restricted"], shown["objection"]) == (["partner_id"], True, True)
     kept = by_category(erased)["restricted_subjects"]
     assert (kept.disposition, kept.records) == (Disposition.RETAINED, 1)
-    assert await harness.db[FLAGS].count_documents({"_id": "partner_id:ptn_kept"}) == 1
+    assert await flags(harness, subject, "ptn_kept") == Flags(restricted=True, objection=True)
 
 
 async def test_rectification_is_answered_as_not_applicable(harness: LogsHarness) -> None:

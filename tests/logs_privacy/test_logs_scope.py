@@ -17,9 +17,9 @@ from contracts.privacy import (
     RestrictSubject,
     SubjectRef,
 )
-from logs.analytics import RESTRICTED_SUBJECTS
 from logs.order_facts import ORDER_FACTS
 from logs.store import API_REQUESTS, TECHNICAL
+from servicekit.restrictions import RESTRICTED_SUBJECTS, Flags
 
 Doc = dict[str, object]
 A, B = "ptn_scope_a", "ptn_scope_b"
@@ -121,23 +121,25 @@ async def test_a_partners_export_holds_only_its_own_records(harness: LogsHarness
 
 
 async def test_a_partners_restriction_is_its_own_flag(harness: LogsHarness) -> None:
-    """A restriction scoped to A writes A's own flag for the email (no flag of the email as
-    such); B sees no flag, ops see A's; A lifting it removes it."""
+    """A restriction scoped to A is A's own register entry: the email is restricted for A's
+    records, not for B's; B sees no entry, ops see A's; A lifting it unflags A's records."""
     held = await _records(harness)
     subject = SubjectRef(email=held.email)
-    bidx = harness.vault.index("email", held.email)
+    register = harness.service.restrictions
 
     result = await harness.run(RestrictSubject(**task(), subject=subject, scope_partner_id=A))
 
     assert by_category(result)["technical_logs"].records == 1
-    [flag] = await harness.db[RESTRICTED_SUBJECTS].find({}).to_list()
-    assert (flag["_id"], flag["partner_id"], flag["restricted"]) == (f"email:{bidx}@{A}", A, 1)
+    [entry] = await harness.db[RESTRICTED_SUBJECTS].find({}).to_list()
+    assert (entry["scope_partner_id"], entry["flags"]) == (A, {"restricted": True})
+    assert await register.flags_of(subject.identifiers(), A) == Flags(restricted=True)
+    assert await register.flags_of(subject.identifiers(), B) == Flags()
     assert (await _counts(harness, subject, B))["restricted_subjects"] == 0
     assert (await _counts(harness, subject, None))["restricted_subjects"] == 1
     lift = RestrictSubject(**task(), subject=subject, scope_partner_id=A, restricted=False)
     unflagged = await harness.run(lift)
     assert by_category(unflagged)["restricted_subjects"].disposition == Disposition.UNRESTRICTED
-    assert await harness.db[RESTRICTED_SUBJECTS].count_documents({}) == 0
+    assert await register.flags_of(subject.identifiers(), A) == Flags()
 
 
 async def test_a_partners_rectification_answers_for_its_own_records(harness: LogsHarness) -> None:
@@ -155,7 +157,7 @@ async def test_a_partners_rectification_answers_for_its_own_records(harness: Log
 
 async def test_another_partners_id_touches_nothing(harness: LogsHarness) -> None:
     """Scoped to A, the subject `partner_id` = B finds nothing, and erasing or restricting
-    by it deletes nothing, shreds no key and writes no flag."""
+    by it deletes nothing, shreds no key and flags nothing of B's."""
     held = await _records(harness)
     subject = SubjectRef(partner_id=B)
 
@@ -166,7 +168,7 @@ async def test_another_partners_id_touches_nothing(harness: LogsHarness) -> None
     assert set(counts.values()) == {0}
     await _still_readable(harness, [*held.a, *held.b, held.anonymous])
     assert await harness.db[ORDER_FACTS].count_documents({"partner_id": B}) == 1
-    assert await harness.db[RESTRICTED_SUBJECTS].count_documents({}) == 0
+    assert await harness.service.restrictions.flags_of({"partner_id": B}, B) == Flags()
 
 
 async def test_without_a_scope_every_record_is_erased(harness: LogsHarness) -> None:

@@ -48,6 +48,7 @@ from servicekit.outbox import with_outbox
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
 from servicekit.vault import Vault
+from support.restrictions import announce, broadcast_of
 from support.waiting import eventually
 
 Doc = dict[str, Any]
@@ -139,7 +140,10 @@ class Harness:
 
     async def run(self, command: SubjectCommand, *, succeed: bool = True) -> PrivacyTaskCompleted:
         """Send a privacy command as the privacy service does; its result (succeeded, unless
-        `succeed` is False)."""
+        `succeed` is False). A restrict command goes with its broadcast, kept first."""
+        if isinstance(command, RestrictSubject):
+            broadcast = broadcast_of(command, self.vault.blind_index)
+            await announce(self.caller.bus, broadcast, self.db)
         await self.caller.bus.publish(command, to="provisioning")
 
         async def answered() -> PrivacyTaskCompleted | None:

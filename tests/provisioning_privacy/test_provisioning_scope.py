@@ -21,7 +21,6 @@ from contracts.privacy import (
 from provisioning.callbacks import CALLBACKS
 from provisioning.store import ESIMS, ORDERS
 from provisioning.webhook_store import DELIVERIES, ENDPOINTS
-from provisioning.webhooks import RESTRICTION
 
 
 @dataclass(frozen=True)
@@ -44,11 +43,11 @@ async def _two_partners(harness: Harness) -> TwoPartners:
 
 
 async def _b_untouched(harness: Harness, b: EndUser) -> None:
-    """B's order still opens to the end user's email, unflagged; its eSIM's matching id
-    (the partner's key) opens; its callback, endpoint and pending delivery are there."""
+    """B's order still opens to the end user's email; its eSIM's matching id (the
+    partner's key) opens; its callback, endpoint and pending delivery are there, and a new
+    event about B's order still queues a webhook."""
     order = await harness.db[ORDERS].find_one({"_id": b.order_id})
     assert order is not None
-    assert RESTRICTION not in order
     assert await harness.opens(b.order_id, "email", order["end_user"]["email"]) == b.email
     esim = await harness.db[ESIMS].find_one({"_id": b.iccid})
     assert esim is not None
@@ -57,6 +56,7 @@ async def _b_untouched(harness: Harness, b: EndUser) -> None:
     assert await harness.ids(ENDPOINTS, {"partner_id": b.partner_id})
     deliveries = harness.db[DELIVERIES].find({"partner_id": b.partner_id})
     assert [d["status"] async for d in deliveries] == ["pending"]
+    assert len(await harness.completed(b)) == 1
 
 
 async def _held(harness: Harness, subject: SubjectRef, scope: str | None) -> dict[str, int]:
@@ -103,8 +103,8 @@ async def test_a_partners_export_holds_only_its_own_records(harness: Harness) ->
 
 
 async def test_a_partners_restriction_flags_its_own_order_only(harness: Harness) -> None:
-    """A restriction by email scoped to A flags A's order and gives up A's delivery; B's
-    order is unflagged and its delivery still due."""
+    """A restriction by email scoped to A stops A's webhooks and gives up A's delivery; B's
+    webhooks still flow and its delivery is still due."""
     two = await _two_partners(harness)
 
     result = await harness.run(
@@ -113,9 +113,7 @@ async def test_a_partners_restriction_flags_its_own_order_only(harness: Harness)
 
     assert by_category(result)["end_user_data"].records == 1
     assert by_category(result)["webhook_deliveries"].records == 1
-    order = await harness.db[ORDERS].find_one({"_id": two.a.order_id})
-    assert order is not None
-    assert order[RESTRICTION]["restricted"] is True
+    assert await harness.completed(two.a) == []
     await _b_untouched(harness, two.b)
 
 

@@ -21,6 +21,7 @@ from webhook_support import (
 
 from contracts.ledger import BalanceLow
 from contracts.money import Money
+from contracts.privacy import SubjectRef
 from contracts.webhooks import (
     GetWebhookEndpoint,
     ListWebhookDeliveries,
@@ -37,6 +38,7 @@ from contracts.webhooks import (
 from provisioning.store import ORDERS
 from provisioning.webhook_store import ATTEMPTS
 from provisioning.webhooks import enqueue_delivery
+from support.restrictions import restriction_changed
 from support.waiting import eventually
 
 PRICE = Money(amount=1299, currency="EUR")
@@ -85,11 +87,19 @@ async def test_enqueue_is_idempotent_on_its_source(rig: Rig) -> None:
 
 
 async def test_restricted_subjects_are_never_in_a_webhook(rig: Rig) -> None:
-    """An order whose end user restricted processing is not sent in any webhook."""
+    """An order whose end user restricted processing (in the service's register, for this
+    partner) is not sent in any webhook."""
     await rig.create()
-    restriction = {"restricted": True, "objection": False, "at": datetime.now(UTC)}
+    blind = rig.hooks.vault.blind_index
+    email = "restricted.traveller@example.net"
+    end_user = {"email_bidx": blind.of("email", email)}
     await rig.provisioning.db[ORDERS].insert_one(
-        {"_id": "ord_restricted", "partner_id": PARTNER_A, "end_user_restriction": restriction}
+        {"_id": "ord_restricted", "partner_id": PARTNER_A, "end_user": end_user}
+    )
+    subject = SubjectRef(email=email)
+    flags = {"restricted": True}
+    await rig.provisioning.restrictions.remember(
+        restriction_changed(subject, blind, flags, scope=PARTNER_A)
     )
     assert (
         await enqueue_delivery(
