@@ -5,8 +5,10 @@
 - Sessions live in `sessions`; the store keeps only the SHA-256 of the token, which is shown
   once. A session expires at a fixed time and is revoked by deleting it.
 - Failures are counted per account (keyed by the email's blind index, so an unknown email is
-  throttled exactly like a known one) and per IP address (`accounts.throttle`).
-- Every attempt goes to `login_history` with its time, IP address, user agent and reason.
+  throttled exactly like a known one) and per IP address, keyed by the address's blind index
+  (`accounts.throttle`, `accounts.login_ips`).
+- Every attempt goes to `login_history` with its time, IP address (sealed, with its blind
+  index), user agent and reason.
 - Every refusal is the same answer; a lockout adds when to retry. No answer tells whether an
   email is registered: an unknown email is checked against a decoy hash, and counted.
 """
@@ -26,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import SecretStr
 
 from accounts import store
+from accounts.login_ips import opened_address, sealed_address, throttle_key
 from accounts.settings import AccountsSettings
 from accounts.store import Db
 from accounts.throttle import Throttle
@@ -47,6 +50,8 @@ from servicekit.vault import Vault
 TOKEN_PREFIX = "ess_"  # noqa: S105 (a prefix, not a secret)
 IP_LIMIT_FACTOR = 4
 """An address may fail this many times the per-account limit (offices share addresses)."""
+ERASED_ADDRESS = "(erased)"
+"""What the history shows for an address whose key was shredded."""
 INVALID_SESSION = ServiceError("invalid_session", "the session is not valid")
 
 
@@ -138,7 +143,8 @@ class Auth:
     async def login(self, request: Login, now: datetime) -> LoginResult:
         """Check the password and open a session, or refuse (the same way for every reason)."""
         email_bidx = self.vault.index("email", request.email)
-        account_key, ip_key = f"email:{email_bidx}", f"ip:{request.ip}"
+        account_key = f"email:{email_bidx}"
+        ip_key = throttle_key(self.vault.index("ip", str(request.ip)))
         user = await self.db[store.USERS].find_one({"email_bidx": email_bidx})
         wait = await self.throttle.locked_for([account_key, ip_key], now)
         if wait is not None:
@@ -204,7 +210,7 @@ class Auth:
                     at=document["at"],
                     outcome=document["outcome"],
                     reason=document["reason"],
-                    ip=document["ip"],
+                    ip=await opened_address(self.vault, document) or ERASED_ADDRESS,
                     user_agent=document["user_agent"],
                 )
                 for document in page
@@ -249,12 +255,14 @@ class Auth:
     async def _remember(
         self, request: Login, user: dict[str, Any] | None, now: datetime, reason: str
     ) -> None:
+        entry_id = new_id("lgn")
+        user_id = user["_id"] if user is not None else None
         entry: dict[str, Any] = {
-            "_id": new_id("lgn"),
+            "_id": entry_id,
             "at": now,
             "outcome": "signed_in" if reason == "ok" else "refused",
             "reason": reason,
-            "ip": str(request.ip),
+            **await sealed_address(self.vault, entry_id, str(request.ip), user_id),
             "user_agent": request.user_agent,
         }
         if user is not None:

@@ -2,7 +2,9 @@
 
 Per category: contact people and users are deleted and their keys shredded, with their
 rectification records; sessions, login history, throttle and restriction entries are
-deleted. A closed partner also loses its billing profile, API keys and identity: the
+deleted. Erasing an IP address (unscoped) also shreds the address's own key, under which the
+attempts of no known user from it are sealed (`accounts.login_ips`).
+A closed partner also loses its billing profile, API keys and identity: the
 partner document keeps only what has no personal data (id, status, currency, dates), marked
 `erasure`, and the partner's key is shredded. Ledger entries are never touched here: they
 are kept under the legal obligation and removed by the retention sweep.
@@ -22,6 +24,7 @@ from typing import Any
 from accounts import store
 from accounts.billing import PROFILES
 from accounts.inventory import Category
+from accounts.login_ips import ip_subject
 from accounts.partners import PARTNER_PLAIN, PARTNER_SEALED
 from accounts.store import Db
 from accounts.subjects import ERASED, SubjectRecords
@@ -54,6 +57,8 @@ class Eraser:
         removed[Category.CONTACT_PEOPLE] = await self._people(store.CONTACTS, records.contacts)
         removed[Category.DASHBOARD_USERS] = await self._people(store.USERS, records.users)
         removed[Category.DASHBOARD_SESSIONS] = await self._delete(store.SESSIONS, records.sessions)
+        if records.ip_index is not None:  # attempts of no known user from that address
+            await self.vault.shred(ip_subject(records.ip_index))
         removed[Category.LOGIN_HISTORY] = await self._delete(store.LOGIN_HISTORY, records.logins)
         removed[Category.SIGN_IN_THROTTLING] = await self._delete(
             store.LOGIN_THROTTLE, records.throttles

@@ -107,8 +107,10 @@ INVENTORY = [
     ),
     DataCategory(
         name=Category.SIGN_IN_THROTTLING,
-        description="Failed sign-ins counted per email (by its blind index) and per IP address.",
-        fields=["email_blind_index", "ip", "failures", "locked_until"],
+        description=(
+            "Failed sign-ins counted per email and per IP address, each by its blind index."
+        ),
+        fields=["email_blind_index", "ip_blind_index", "failures", "locked_until"],
         purpose="Security: slow down password guessing with lockouts.",
         legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
         retention="Until the failure window and any lockout have passed (minutes).",

@@ -7,7 +7,7 @@ id, so a redelivered request answers with what it made the first time.
 
 from __future__ import annotations
 
-from accounts import store
+from accounts import login_ips, store
 from accounts.auth import Auth, LoginPolicy, Passwords
 from accounts.partners import BalanceOpener, Partners
 from accounts.people import People, id_from_message
@@ -194,6 +194,11 @@ def register(
     if store.PARTNERS not in service.outbox.collections:
         service.outbox.collections.append(store.PARTNERS)
     handlers = build_handlers(service, settings, vault, open_balance=open_balance, clock=clock)
+
+    async def seal_clear_addresses() -> None:  # sign-ins stored before addresses were sealed
+        await login_ips.seal_clear_addresses(service.db, vault)
+
+    service.startup.append(seal_clear_addresses)
     answer = service.router.answer
     answer(CreatePartner, handlers.create_partner)
     answer(GetPartner, handlers.get_partner)

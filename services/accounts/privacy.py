@@ -11,9 +11,8 @@ the identifiers were looked up in.
   closed, with all its people. Ledger entries are retained under the legal obligation for
   7 years after the latest of them; they carry no name, email or phone.
 - Erase again (`erase_indexed`, a reapply run after a restore): the same lookups and erasure
-  from the ledger entry: emails and phones by blind index, user and partner ids by value. An
-  IP address is held here in plaintext without a blind index, so login history and throttle
-  entries reachable only by IP are not found again (see `accounts.subjects`).
+  from the ledger entry: emails, phones and IP addresses by blind index, user and partner ids
+  by value (see `accounts.subjects`, `accounts.login_ips`).
 - Late messages: none. Accounts takes in people's data only through request/reply commands
   of a live caller (the gateway, the dashboard): new processing, never buffered or replayed
   after the fact (a redelivery is answered from the inbox, not applied again).

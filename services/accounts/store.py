@@ -32,7 +32,7 @@ async def create_indexes(db: Db) -> None:
     await db[SESSIONS].create_index("user_id")
     await db[SESSIONS].create_index("expires_at")
     await db[LOGIN_HISTORY].create_index("user_id")
-    await db[LOGIN_HISTORY].create_index("ip")
+    await db[LOGIN_HISTORY].create_index("ip_bidx")
     await db[LOGIN_HISTORY].create_index("at")
     await db[RECTIFICATIONS].create_index("record_id")
     await db[API_KEYS].create_index("partner_id")

@@ -17,6 +17,7 @@ from accounts import ledger_store, store
 from accounts.billing import SEALED_FIELDS as BILLING_SEALED
 from accounts.inventory import Category
 from accounts.keys_store import view_of
+from accounts.login_ips import opened_address
 from accounts.partners import PARTNER_PLAIN, PARTNER_SEALED
 from accounts.people import CONTACT_SEALED, PERSON_INDEXES, restriction_flags
 from accounts.store import Db
@@ -49,8 +50,8 @@ class SubjectExport:
             Category.CONTACT_PEOPLE: [await self._contact(c) for c in records.contacts],
             Category.DASHBOARD_USERS: [await self._user(u) for u in records.users],
             Category.DASHBOARD_SESSIONS: [_session(s) for s in records.sessions],
-            Category.LOGIN_HISTORY: [_login(entry) for entry in records.logins],
-            Category.SIGN_IN_THROTTLING: [_throttle(t) for t in records.throttles],
+            Category.LOGIN_HISTORY: [await self._login(entry) for entry in records.logins],
+            Category.SIGN_IN_THROTTLING: [_throttle(t, records.ip) for t in records.throttles],
             Category.PROCESSING_RESTRICTIONS: [_restriction(r) for r in records.restrictions],
             Category.BILLING_PROFILE: [await self._billing(b) for b in records.billing],
             Category.API_KEYS: [view_of(key).model_dump() for key in records.api_keys],
@@ -109,6 +110,12 @@ class SubjectExport:
             "updated_at": _at(profile, "updated"),
         }
 
+    async def _login(self, entry: Doc) -> Doc:
+        """A sign-in attempt, its address opened from the vault."""
+        fields = ("user_id", "at", "outcome", "reason", "user_agent")
+        shown = {name: entry.get(name) for name in fields if name in entry}
+        return {**shown, "ip": await opened_address(self.vault, entry)}
+
     async def _rectifications(self, record_id: str) -> list[Doc]:
         """Which fields of the record were rectified, when and by whom (never values)."""
         cursor = self.db[store.RECTIFICATIONS].find({"record_id": record_id}).sort("at", 1)
@@ -135,16 +142,13 @@ def _session(session: Doc) -> Doc:
     }
 
 
-def _login(entry: Doc) -> Doc:
-    fields = ("user_id", "at", "outcome", "reason", "ip", "user_agent")
-    return {name: entry.get(name) for name in fields if name in entry}
-
-
-def _throttle(entry: Doc) -> Doc:
-    kind, _, value = str(entry["_id"]).partition(":")
+def _throttle(entry: Doc, ip: str | None) -> Doc:
+    """A throttle entry; counted by an address, it shows the address looked up (the key is
+    only a blind index, which means nothing to anyone)."""
+    kind = str(entry["_id"]).partition(":")[0]
     counted: Doc = {"counted_by": kind}
-    if kind == "ip":  # an email is counted by its blind index, which means nothing to anyone
-        counted["ip"] = value
+    if kind == "ip" and ip is not None:
+        counted["ip"] = ip
     return {
         **counted,
         "failures": entry.get("failures", 0),

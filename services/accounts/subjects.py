@@ -5,7 +5,8 @@ What each identifier reaches (every lookup is one query on an index):
   sign-in throttle by `email:<blind index>`.
 - `phone`: contacts by the phone's blind index; `restrictions`.
 - `user_id`: that user.
-- `ip`: the login history with that address; the throttle entry `ip:<address>`.
+- `ip`: the login history with that address, by its blind index (`ip_bidx`); the throttle
+  entry `ip:<blind index>` (`accounts.login_ips`).
 - `partner_id`: the partner's identity, billing profile, API keys and ledger; once the
   partner is closed (and for locate, export and erase only), also all its contact people
   and users and its login history.
@@ -13,11 +14,9 @@ What each identifier reaches (every lookup is one query on an index):
   entries in `restrictions` and the throttle (by the blind indexes they carry).
 
 The same lookups serve a request's subject and an erasure-ledger entry (`find_indexed`):
-emails and phones by the blind index either way, user and partner ids by value (the ledger
-keeps those). An IP address is stored here in plaintext (login history, throttle), without a
-blind index, so a ledger entry, which holds only the address's blind index, cannot find it:
-erasing again after a restore does not reach login history or throttle entries found only
-by IP (those found through a user or email still are).
+emails, phones and IP addresses by the blind index either way, user and partner ids by
+value (the ledger keeps those). So a ledger entry holding only an address's blind index
+finds the sign-ins and the throttle entry of that address.
 
 A partner's business phone is reached through the partner id, not by phone: otherwise one
 person's request could erase or restrict a whole business account.
@@ -39,6 +38,7 @@ from typing import Any
 from accounts import store
 from accounts.billing import PROFILES
 from accounts.inventory import Category
+from accounts.login_ips import IP_BIDX, throttle_key
 from accounts.people import INDEXED
 from accounts.store import Db
 from contracts.identity import PartnerStatus
@@ -114,6 +114,10 @@ class SubjectRecords:
     api_keys: list[Doc] = field(default_factory=list)
     ledger: LedgerHeld = field(default_factory=LedgerHeld)
     ledger_partner_id: str | None = None
+    ip_index: str | None = None
+    """The blind index of the address looked up, when every partner's records are reached."""
+    ip: str | None = None
+    """The address looked up, when known (a request's subject; not a ledger entry)."""
 
     def held(self) -> dict[Category, int]:
         """How many records of each category are held (categories with none left out)."""
@@ -185,11 +189,14 @@ class SubjectFinder:
         user_ids = [user["_id"] for user in records.users]
         records.sessions = await self._union(store.SESSIONS, _any_of("user_id", user_ids))
         login_criteria = _any_of("user_id", user_ids) + _any_of("partner_id", closed)
-        if "ip" in given:
-            login_criteria.append({"ip": given["ip"]})
+        ip_index = found.indexes.get("ip")
+        if ip_index is not None:
+            login_criteria.append({IP_BIDX: ip_index})
         records.logins = await self._union(store.LOGIN_HISTORY, login_criteria, scope)
+        records.ip = given.get("ip")
         if scope is None:
-            await self._registers(records, given, blind)
+            records.ip_index = ip_index
+            await self._registers(records, blind)
         return records
 
     async def _partner(self, records: SubjectRecords, partner_id: str) -> None:
@@ -213,17 +220,15 @@ class SubjectFinder:
         latest = await cursor.sort("created_at", -1).limit(1).to_list()
         return LedgerHeld(entries=entries, latest=latest[0]["created_at"] if latest else None)
 
-    async def _registers(
-        self, records: SubjectRecords, given: dict[str, str], blind: dict[str, str]
-    ) -> None:
+    async def _registers(self, records: SubjectRecords, blind: dict[str, str]) -> None:
         """Accounts' own `restrictions` and the throttle entries of every person in scope."""
         keys = {f"{kind}:{value}" for kind, value in blind.items()}
         for person in records.people():
             keys.update(person_keys(person))
         records.restrictions = await self._union(store.RESTRICTIONS, _any_of("_id", sorted(keys)))
         throttle_keys = sorted(key for key in keys if key.startswith("email:"))
-        if "ip" in given:
-            throttle_keys.append(f"ip:{given['ip']}")
+        if records.ip_index is not None:
+            throttle_keys.append(throttle_key(records.ip_index))
         records.throttles = await self._union(store.LOGIN_THROTTLE, _any_of("_id", throttle_keys))
 
     async def _union(

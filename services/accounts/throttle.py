@@ -1,6 +1,6 @@
 """Failed-login throttling: failures counted per key in a window, then a lockout.
 
-One document per key (`_id` like `email:<blind index>` or `ip:<address>`) in
+One document per key (`_id` like `email:<blind index>` or `ip:<blind index>`) in
 `login_throttle`: `{"failures": n, "window": {"started_at"}, "lock": {"until"}}`. Every change
 is one conditional single-document write: `$inc` while the window is fresh, a reset when it is
 stale, an insert for a new key (a unique `_id` settles racing first failures). Dates sit

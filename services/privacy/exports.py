@@ -4,8 +4,10 @@ Each data-owning service's export arrives in parts (or, when small, inside its s
 kept in `exports`). When a request closes (its `PrivacyRequestClosed` event, or a direct call),
 `build_package` reassembles every service's export, checks it against the SHA-256 its signed
 receipt covers, and stores one ZIP package in chunks until 7 days after the close. A package
-waiting for parts still on the way is built when the last one arrives; one whose data does
-not match a receipt is refused with the reason.
+waiting for parts still on the way is built when the last one arrives (parts and results
+arrive in any order); one whose data does not match a receipt is refused with the reason.
+A request that closes again (a late answer completed it, or it was re-run) gets its package
+built anew, under a new generation that replaces the earlier file; the link stays the same.
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import structlog
-from pymongo.errors import DuplicateKeyError
 
-from contracts.privacy import PrivacyAction, PrivacyRequestClosed, RequestType, TaskStatus
+from contracts.privacy import (
+    FINAL_STATUSES,
+    PrivacyRequestClosed,
+    RequestStatus,
+    RequestType,
+)
 from contracts.privacy_exports import FetchExportChunk, GetExportLink, PrivacyExportPart
-from privacy import export_store, receipts, store
-from privacy.export_package import RequestFacts, build_zip
+from privacy import export_builds, export_store, receipts, store
+from privacy.export_builds import UNFINISHED, Closing, PackageStatus
+from privacy.export_package import build_zip
 from privacy.export_queries import ExportQueries
 from privacy.settings import PrivacySettings
 from privacy.store import Db
@@ -36,19 +42,8 @@ from servicekit.service import Service
 log = structlog.get_logger("privacy.exports")
 
 EXPORTING = frozenset({RequestType.ACCESS.value, RequestType.PORTABILITY.value})
+CLOSED = frozenset(status.value for status in FINAL_STATUSES)
 SWEEP_EVERY_SECONDS = 3600.0
-
-
-class PackageStatus(StrEnum):
-    """Where a request's export package stands."""
-
-    BUILDING = "building"
-    WAITING_FOR_PARTS = "waiting_for_parts"
-    READY = "ready"
-    FAILED = "failed"
-
-
-UNFINISHED = (PackageStatus.BUILDING.value, PackageStatus.WAITING_FOR_PARTS.value)
 
 
 class Refused(Exception):
@@ -60,54 +55,29 @@ class Waiting(Exception):
 
 
 @dataclass(frozen=True)
-class Closing:
-    """The facts of a closed request that its package is built from."""
+class Signed:
+    """What a task's accepted receipt signed about its export."""
 
-    request: dict[str, Any]
-    closed_at: datetime
-
-    @property
-    def request_id(self) -> str:
-        """The request's id."""
-        return str(self.request["_id"])
-
-    @property
-    def facts(self) -> RequestFacts:
-        """What the package says about the request."""
-        return RequestFacts(
-            request_id=self.request_id,
-            type=str(self.request["type"]),
-            created_at=self.request["created_at"],
-            completed_at=self.closed_at,
-            not_included={
-                service: str(task.get("status"))
-                for service, task in sorted(self.request.get("tasks", {}).items())
-                if service not in self.exporting_tasks()
-            },
-        )
-
-    def exporting_tasks(self) -> dict[str, dict[str, Any]]:
-        """Service to task, for the export tasks that completed."""
-        return {
-            service: task
-            for service, task in sorted(self.request.get("tasks", {}).items())
-            if task.get("action") == PrivacyAction.EXPORT.value
-            and task.get("status") == TaskStatus.COMPLETED.value
-        }
+    sha256: str | None
+    parts: int | None
 
 
-async def signed_digest(db: Db, task: dict[str, Any]) -> str | None:
-    """The export SHA-256 that the task's accepted receipt signed, if any."""
+async def signed_export(db: Db, task: dict[str, Any]) -> Signed:
+    """The export SHA-256 (and part count) that the task's accepted receipt signed."""
     receipt = await db[receipts.RECEIPTS].find_one({"_id": task.get("receipt")})
     if receipt is None or receipt.get("verdict") != receipts.Verdict.ACCEPTED.value:
         raise Refused("the task has no accepted receipt")
-    digest = json.loads(receipt["signed"]).get("export_sha256")
-    return str(digest) if digest else None
+    signed = json.loads(receipt["signed"])
+    digest, count = signed.get("export_sha256"), signed.get("export_parts")
+    return Signed(str(digest) if digest else None, int(count) if count else None)
 
 
-async def export_data(db: Db, task: dict[str, Any]) -> bytes:
-    """The bytes of a task's export: from its parts, else from the export kept whole."""
+async def export_data(db: Db, task: dict[str, Any], count: int | None = None) -> bytes:
+    """The bytes of a task's export: from its parts (the first `count`, as signed, when
+    known), else from the export kept whole. Parts may arrive before or after the result."""
     parts = await export_store.parts_of(db, task["task_id"])
+    if count is not None:
+        parts = [part for part in parts if part.index < count]
     if parts:
         try:
             return join_parts(parts)
@@ -121,11 +91,11 @@ async def export_data(db: Db, task: dict[str, Any]) -> bytes:
 
 async def verified_export(db: Db, service: str, task: dict[str, Any]) -> dict[str, Any]:
     """A service's export, once its SHA-256 matches the one its signed receipt covers."""
-    digest = await signed_digest(db, task)
-    if digest is None:
+    signed = await signed_export(db, task)
+    if signed.sha256 is None:
         raise Refused(f"the signed receipt of {service} covers no export")
-    data = await export_data(db, task)
-    if hashlib.sha256(data).hexdigest() != digest:
+    data = await export_data(db, task, signed.parts)
+    if hashlib.sha256(data).hexdigest() != signed.sha256:
         raise Refused(
             f"the export of {service} does not match the SHA-256 its signed receipt covers"
         )
@@ -133,43 +103,17 @@ async def verified_export(db: Db, service: str, task: dict[str, Any]) -> dict[st
     return exported
 
 
-async def _open_package(db: Db, closing: Closing, now: datetime) -> dict[str, Any]:
-    """The request's package document, created on the first call."""
-    document: dict[str, Any] = {
-        "_id": closing.request_id,
-        "type": closing.request["type"],
-        "status": PackageStatus.BUILDING.value,
-        "expires_at": closing.closed_at + export_store.KEPT_FOR,
-        "opened": {"at": now},
-    }
-    if closing.request.get("partner_id"):
-        document["partner_id"] = closing.request["partner_id"]
-    try:
-        await db[export_store.PACKAGES].insert_one(document)
-    except DuplicateKeyError:
-        found = await export_store.package(db, closing.request_id)
-        if found is not None:
-            return found
-    return document
-
-
-async def _set_status(db: Db, request_id: str, status: PackageStatus, **fields: Any) -> None:
-    await db[export_store.PACKAGES].update_one(
-        {"_id": request_id, "status": {"$nin": [PackageStatus.READY.value]}},
-        {"$set": {"status": status.value, **fields}},
-    )
-
-
 async def build_package(db: Db, request: dict[str, Any], now: datetime) -> None:
-    """Build the export package of a closed access or portability request (once; other
-    request types are left alone). Call it when the request closes; safe to call again."""
-    if request.get("type") not in EXPORTING:
+    """Build the export package of a closed access or portability request (once per close:
+    closing again after a late answer builds it anew; other request types are left alone).
+    Call it when the request closes; safe to call again."""
+    if request.get("type") not in EXPORTING or request.get("status") not in CLOSED:
         return
     closing = Closing(request=request, closed_at=request.get("completion", {}).get("at") or now)
     if not closing.exporting_tasks():
         log.info("export_package_empty", request_id=closing.request_id)
         return
-    package = await _open_package(db, closing, now)
+    package = await export_builds.open_package(db, closing, now)
     if package["status"] in (PackageStatus.READY.value, PackageStatus.FAILED.value):
         return
     exports: dict[str, dict[str, Any]] = {}
@@ -178,36 +122,48 @@ async def build_package(db: Db, request: dict[str, Any], now: datetime) -> None:
             exports[service] = await verified_export(db, service, task)
     except Waiting as waiting:
         log.info("export_package_waiting", request_id=closing.request_id, reason=str(waiting))
-        await _set_status(db, closing.request_id, PackageStatus.WAITING_FOR_PARTS)
+        await export_builds.set_status(db, package, PackageStatus.WAITING_FOR_PARTS)
         return
     except Refused as refused:
         log.warning("export_package_refused", request_id=closing.request_id, error=str(refused))
-        await _set_status(db, closing.request_id, PackageStatus.FAILED, error=str(refused))
+        await export_builds.set_status(db, package, PackageStatus.FAILED, error=str(refused))
         return
-    await _store_zip(db, closing, exports, package["expires_at"], now)
+    await _store_zip(db, closing, exports, package, now)
 
 
 async def _store_zip(
-    db: Db, closing: Closing, exports: dict[str, dict[str, Any]], expires: datetime, now: datetime
+    db: Db,
+    closing: Closing,
+    exports: dict[str, dict[str, Any]],
+    package: dict[str, Any],
+    now: datetime,
 ) -> None:
     file = build_zip(closing.facts, exports)
-    chunks = await export_store.save_file(db, closing.request_id, file, expires)
+    generation = int(package.get("generation") or 0)
+    rid = closing.request_id
+    chunks = await export_store.save_file(db, rid, file, package["expires_at"], generation)
     described = {
         "filename": file.filename,
         "size": file.size,
         "sha256": file.sha256,
         "chunks": chunks,
+        "generation": generation,
         "at": now,
     }
-    await _set_status(db, closing.request_id, PackageStatus.READY, file=described)
-    dropped = await export_store.drop_parts(db, closing.request_id)
-    # Exports that came whole inside their results are in the package now, too.
-    await db[store.EXPORTS].delete_many({"request_id": closing.request_id})
+    await export_builds.set_status(db, package, PackageStatus.READY, file=described)
+    await export_store.drop_other_files(db, rid, generation)
+    dropped = 0
+    if closing.status == RequestStatus.COMPLETED.value:
+        # Nothing can change any more: the package holds the data now. A request closed
+        # with exceptions keeps its exports, for a late answer's rebuild (or the sweep).
+        dropped = await export_store.drop_parts(db, rid)
+        await db[store.EXPORTS].delete_many({"request_id": rid})
     log.info(
         "export_package_ready",
-        request_id=closing.request_id,
+        request_id=rid,
         size=file.size,
         services=sorted(exports),
+        generation=generation,
         parts_dropped=dropped,
     )
 
@@ -219,13 +175,18 @@ async def part_arrived(db: Db, part: PrivacyExportPart, now: datetime) -> None:
     if request is None or task.get("task_id") != part.task_id:
         log.warning("export_part_for_unknown_task", request_id=part.request_id)
         return
+    # Kept even once a package is built: a late answer's parts may arrive before its request
+    # closes again (and a repeat of a part changes nothing).
+    changed = await export_store.keep_part(db, part, now)
     package = await export_store.package(db, part.request_id)
-    if package is not None and package["status"] not in UNFINISHED:
-        return  # a repeat after the package was built or refused: nothing left to do
-    await export_store.keep_part(db, part, now)
-    package = await export_store.package(db, part.request_id)
+    if package is None:
+        return  # the request has not closed yet: its close builds the package
+    if changed and package["status"] == PackageStatus.FAILED.value:
+        # A part cut anew (the owner re-ran the task) replaced one the build refused.
+        await export_builds.set_status(db, package, PackageStatus.BUILDING)
+        package["status"] = PackageStatus.BUILDING.value
     # A build that began before this part was stored may be about to wait for it: build too.
-    if package is not None and package["status"] in UNFINISHED:
+    if package["status"] in UNFINISHED:
         await build_package(db, request, now)
 
 

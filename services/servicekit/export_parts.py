@@ -2,25 +2,38 @@
 
 The export's canonical JSON (the text whose SHA-256 the signed receipt covers) is encoded as
 UTF-8 and cut into parts of at most `EXPORT_PART_BYTES` bytes; each part travels base64 in a
-`PrivacyExportPart`, all of them ahead of the result, in the same outbox write. No single
-message has to carry a large export. An export that fits in one part still travels inside
-the result, as before parts existed.
+`PrivacyExportPart`. No single message has to carry a large export. An export that fits in
+one part still travels inside the result, as before parts existed.
+
+Each part is written as an outbox document of its own in `_privacy_export_parts`
+(`write_parts`, `_id` = `<task id>/<index>`), before the receipt document that carries the
+signed result: no document holds more than one part, so an export is not bounded by the
+store's 16 MB document limit. A crash between these writes re-runs the task: a part written
+already is not written again (its `_id`), one left from an export that has changed since is
+replaced before it is published, and the privacy side keeps the parts that match the signed
+digest whatever order they arrive in.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from contracts.privacy_exports import PrivacyExportPart
+from servicekit.messages import Outgoing
+from servicekit.outbox import PENDING, with_outbox
 from servicekit.receipts import canonical_json
 
 JSON_READY = TypeAdapter(dict[str, Any])
+EXPORT_PARTS = "_privacy_export_parts"
+"""A data owner's outgoing export parts, one outbox document per part."""
 
 
 class PartsMismatch(ValueError):
@@ -99,3 +112,34 @@ def join_parts(parts: Iterable[PrivacyExportPart]) -> bytes:
     ):
         raise PartsMismatch(f"the export has {count} parts, {len(ordered)} arrived")
     return b"".join(base64.b64decode(part.data, validate=True) for part in ordered)
+
+
+async def write_parts(
+    collection: AsyncCollection[dict[str, Any]],
+    in_parts: ExportInParts,
+    outgoing: Callable[[PrivacyExportPart], Outgoing],
+) -> int:
+    """Write each part as its own outbox document (once per task and index); how many were
+    new. Parts of the same task cut from another export (an earlier run that crashed before
+    its result was written, over data changed since) are removed first if still unsent;
+    documents whose part was published already are removed too (they only held the part)."""
+    if not in_parts.parts:
+        return 0
+    task_id = in_parts.parts[0].task_id
+    await collection.delete_many({PENDING: 0})
+    await collection.delete_many({"task_id": task_id, "export_sha256": {"$nin": [in_parts.sha256]}})
+    written = 0
+    for part in in_parts.parts:
+        document = {
+            "_id": f"{task_id}/{part.index}",
+            "task_id": task_id,
+            "index": part.index,
+            "count": part.count,
+            "export_sha256": in_parts.sha256,
+        }
+        try:
+            await collection.insert_one(with_outbox(document, outgoing(part)))
+        except DuplicateKeyError:
+            continue  # written by an earlier run of the task over the same export
+        written += 1
+    return written

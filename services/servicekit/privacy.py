@@ -2,8 +2,9 @@
 
 A data-owning service declares its inventory and implements `PrivacyHandler`; `join_privacy`
 registers the privacy commands for it. The framework makes every task idempotent (a receipt
-keyed by task id, written together with the outgoing result), retries failures with backoff
-and reports a task that keeps failing as failed rather than leaving it open.
+keyed by task id, written together with the outgoing result, after the export's parts),
+retries failures with backoff and reports a task that keeps failing as failed rather than
+leaving it open.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from contracts.privacy import (
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.erasures import join_erasure_ledger
-from servicekit.export_parts import parts_if_large
-from servicekit.messages import MessageContext
+from servicekit.export_parts import EXPORT_PARTS, ExportInParts, parts_if_large, write_parts
+from servicekit.messages import MessageContext, Outgoing
 from servicekit.outbox import OutboxRelay, with_outbox
 from servicekit.receipts import ReceiptSigner, to_millisecond
 from servicekit.router import Router
@@ -131,10 +132,12 @@ def join_privacy(
     """Register the privacy commands and inventory requests of a data-owning service.
 
     An export larger than `export_part_bytes` travels in parts of at most that many bytes,
-    ahead of the result and in the same outbox write."""
+    each written as an outbox document of its own before the receipt that carries the result
+    (`servicekit.export_parts.write_parts`)."""
     receipts = db[RECEIPTS]
-    if RECEIPTS not in relay.collections:
-        relay.collections.append(RECEIPTS)
+    for collection in (EXPORT_PARTS, RECEIPTS):
+        if collection not in relay.collections:
+            relay.collections.append(collection)
 
     async def run_task(
         command: SubjectCommand, context: MessageContext, action: PrivacyAction, work: Action
@@ -143,8 +146,9 @@ def join_privacy(
         if done is not None:
             await answer_again(done, command, context, action, work)
             return
-        messages = await perform(command, context, action, work)
-        result = messages[-1]
+        in_parts, result = await perform(command, context, action, work)
+        if in_parts is not None:
+            await write_parts(db[EXPORT_PARTS], in_parts, lambda part: outgoing(part, context))
         receipt = {
             "_id": command.task_id,
             "request_id": command.request_id,
@@ -157,16 +161,18 @@ def join_privacy(
         }
         if result.error is not None:
             receipt["error"] = result.error
-        outgoing = [bus.outgoing(m, correlation_id=context.correlation_id) for m in messages]
         try:
-            await receipts.insert_one(with_outbox(receipt, *outgoing))
+            await receipts.insert_one(with_outbox(receipt, outgoing(result, context)))
         except DuplicateKeyError:
             return
 
+    def outgoing(message: Any, context: MessageContext) -> Outgoing:
+        return bus.outgoing(message, correlation_id=context.correlation_id)
+
     async def perform(
         command: SubjectCommand, context: MessageContext, action: PrivacyAction, work: Action
-    ) -> list[Any]:
-        """Do the task; the export's parts (if it travels in parts) and the signed result."""
+    ) -> tuple[ExportInParts | None, PrivacyTaskCompleted]:
+        """Do the task; the export in parts (if it travels in parts) and the signed result."""
         outcomes: list[CategoryOutcome] = []
         export: dict[str, Any] | None = None
         error: str | None = None
@@ -197,8 +203,7 @@ def join_privacy(
             error=error,
             completed_at=to_millisecond(utcnow()),
         )
-        parts: list[Any] = list(in_parts.parts) if in_parts else []
-        return [*parts, signer.sign(unsigned)]
+        return in_parts, signer.sign(unsigned)
 
     async def answer_again(
         done: dict[str, Any],
@@ -211,7 +216,8 @@ def join_privacy(
         service's key was known): the same signed result goes out again; an export, which the
         receipt does not keep, is read afresh. Nothing is changed twice."""
         if action is PrivacyAction.EXPORT:
-            messages = await perform(command, context, action, work)
+            in_parts, result = await perform(command, context, action, work)
+            messages: list[Any] = [*(in_parts.parts if in_parts else []), result]
         else:
             unsigned = PrivacyTaskCompleted(
                 request_id=command.request_id,
@@ -224,8 +230,7 @@ def join_privacy(
                 completed_at=done["completed_at"],
             )
             messages = [signer.sign(unsigned)]
-        outgoing = [bus.outgoing(m, correlation_id=context.correlation_id) for m in messages]
-        await bus.publish_many(outgoing)
+        await bus.publish_many([outgoing(m, context) for m in messages])
         log.info("privacy_task_answered_again", action=action)
 
     async def locate(command: LocateSubject, context: MessageContext) -> None:

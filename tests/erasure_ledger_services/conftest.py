@@ -1,63 +1,57 @@
 """Fixtures of the service-side erasure-ledger tests: accounts, provisioning and logs as their
-`create_service` builds them, each with the stand-in privacy service of its own privacy tests
-(whose support modules these tests reuse), which also hears `ErasureReapplied`."""
+`create_service` builds them, each with a stand-in privacy service (tests/support), which
+also hears `ErasureReapplied`."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import pytest
+from reapply_support import Reapplier
 
-TESTS = Path(__file__).resolve().parent.parent
-for folder in ("accounts_privacy", "provisioning_privacy", "logs_privacy"):
-    if str(TESTS / folder) not in sys.path:
-        sys.path.append(str(TESTS / folder))
+from servicekit.settings import ServiceSettings
+from support.accounts_owner import AccountsOwner
+from support.logs_owner import LogsOwner
+from support.privacy_standin import OwnerUnderTest
+from support.provisioning_owner import ProvisioningOwner
+from support.services import fresh_namespace, running
 
-from logs_privacy_support import LogsHarness  # noqa: E402
-from logs_privacy_support import build_harness as build_logs  # noqa: E402
-from privacy_support import PrivacyHarness  # noqa: E402
-from privacy_support import build_harness as build_accounts  # noqa: E402
-from provisioning_privacy_support import Harness as ProvisioningHarness  # noqa: E402
-from provisioning_privacy_support import build_harness as build_provisioning  # noqa: E402
-from reapply_support import Reapplier  # noqa: E402
+Owner = TypeVar("Owner", bound=OwnerUnderTest)
 
-from support.services import fresh_namespace, running  # noqa: E402
+
+@asynccontextmanager
+async def _running(
+    amqp_url: str, mongo_url: str, name: str, build: Callable[[ServiceSettings], Owner]
+) -> AsyncIterator[tuple[Owner, Reapplier]]:
+    """The owner `name` and its stand-in privacy service in a fresh namespace, running."""
+    async with fresh_namespace(amqp_url, mongo_url, [name, "privacy"]) as base:
+        owner = build(base)
+        reapplier = Reapplier(owner.caller, name)
+        reapplier.listen()
+        async with running(owner.caller, owner.service):
+            yield owner, reapplier
 
 
 @pytest.fixture
-async def accounts(
-    amqp_url: str, mongo_url: str
-) -> AsyncIterator[tuple[PrivacyHarness, Reapplier]]:
+async def accounts(amqp_url: str, mongo_url: str) -> AsyncIterator[tuple[AccountsOwner, Reapplier]]:
     """Accounts and its stand-in privacy service, running."""
-    async with fresh_namespace(amqp_url, mongo_url, ["accounts", "privacy"]) as base:
-        harness = build_accounts(base)
-        reapplier = Reapplier(harness.caller, "accounts")
-        reapplier.listen()
-        async with running(harness.caller, harness.service):
-            yield harness, reapplier
+    async with _running(amqp_url, mongo_url, "accounts", AccountsOwner.build) as started:
+        yield started
 
 
 @pytest.fixture
 async def provisioning(
     amqp_url: str, mongo_url: str
-) -> AsyncIterator[tuple[ProvisioningHarness, Reapplier]]:
+) -> AsyncIterator[tuple[ProvisioningOwner, Reapplier]]:
     """Provisioning and its stand-in privacy service, running."""
-    async with fresh_namespace(amqp_url, mongo_url, ["provisioning", "privacy"]) as base:
-        harness = build_provisioning(base)
-        reapplier = Reapplier(harness.caller, "provisioning")
-        reapplier.listen()
-        async with running(harness.caller, harness.service):
-            yield harness, reapplier
+    async with _running(amqp_url, mongo_url, "provisioning", ProvisioningOwner.build) as started:
+        yield started
 
 
 @pytest.fixture
-async def logs(amqp_url: str, mongo_url: str) -> AsyncIterator[tuple[LogsHarness, Reapplier]]:
+async def logs(amqp_url: str, mongo_url: str) -> AsyncIterator[tuple[LogsOwner, Reapplier]]:
     """The logs service and its stand-in privacy service, running."""
-    async with fresh_namespace(amqp_url, mongo_url, ["logs", "privacy"]) as base:
-        harness = build_logs(base)
-        reapplier = Reapplier(harness.caller, "logs")
-        reapplier.listen()
-        async with running(harness.caller, harness.service):
-            yield harness, reapplier
+    async with _running(amqp_url, mongo_url, "logs", LogsOwner.build) as started:
+        yield started

@@ -112,6 +112,7 @@ class Reapplier:
             )
 
         answer = await eventually(answered, what=f"{self.service} answers the reapply")
+        assert answer is not None
         assert answer.succeeded, answer.error
         assert answer.service == self.service
         return answer

@@ -3,13 +3,13 @@ restore from backup, found from the ledger's blind indexes (also a partner's sco
 
 from __future__ import annotations
 
-from privacy_samples import Business, Person, plaintext_hits, task
-from privacy_support import PrivacyHarness
 from reapply_support import Backup, Reapplier, erased_again
 
 from accounts import store
 from contracts.privacy import EraseSubject, SubjectRef
 from servicekit.keyring import KEY_COLLECTION
+from support.accounts_owner import AccountsOwner, Business, Person
+from support.privacy_standin import plaintext_hits
 
 COLLECTIONS = [
     store.CONTACTS,
@@ -22,7 +22,7 @@ COLLECTIONS = [
 
 
 async def test_a_restored_person_is_erased_again_from_the_ledger(
-    accounts: tuple[PrivacyHarness, Reapplier],
+    accounts: tuple[AccountsOwner, Reapplier],
 ) -> None:
     """A contact and user erased by email and phone, restored with their keys, are found by
     the ledger's blind indexes and erased again with their sessions, login history and
@@ -56,7 +56,7 @@ async def test_a_restored_person_is_erased_again_from_the_ledger(
 
 
 async def test_a_scoped_reapply_leaves_the_other_partners_contact(
-    accounts: tuple[PrivacyHarness, Reapplier],
+    accounts: tuple[AccountsOwner, Reapplier],
 ) -> None:
     """A partner's erasure of a person, applied again after a restore, deletes that partner's
     contact again and leaves the same person's contact at another partner."""
@@ -68,7 +68,7 @@ async def test_a_scoped_reapply_leaves_the_other_partners_contact(
     theirs = await harness.contact(other.id, person)
     backup = await Backup.take(harness.db, COLLECTIONS)
     subject = SubjectRef(email=person.email)
-    scoped = EraseSubject(**task(), subject=subject, scope_partner_id=asking.id)
+    scoped = EraseSubject(**harness.task(), subject=subject, scope_partner_id=asking.id)
     assert (await harness.run(scoped)).succeeded
     await backup.restore(harness.db)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from logs_privacy_support import LogsHarness, sample_agent, sample_ip, task
 from prometheus_client import REGISTRY
 from reapply_support import Backup, Reapplier, erased_again, ledger_identifiers
 
@@ -16,13 +15,14 @@ from logs.store import API_REQUESTS, TECHNICAL
 from servicekit.clock import utcnow
 from servicekit.erasures import ERASED_SUBJECTS, REAPPLIED
 from servicekit.ids import new_id
+from support.logs_owner import LogsOwner, sample_agent, sample_ip
 from support.waiting import eventually
 
 COLLECTIONS = [API_REQUESTS, TECHNICAL]
 
 
 async def test_restored_logs_of_a_user_are_erased_again(
-    logs: tuple[LogsHarness, Reapplier],
+    logs: tuple[LogsOwner, Reapplier],
 ) -> None:
     """A user's records (by user id and by email only), erased, restored from a backup with
     their keys, are deleted again by the reapply and their keys shredded again; the answer
@@ -34,7 +34,7 @@ async def test_restored_logs_of_a_user_are_erased_again(
     other = await harness.technical(partner_id="ptn_l", user_id="usr_stays", email="k@x.io")
     backup = await Backup.take(harness.db, COLLECTIONS)
     subject = SubjectRef(user_id="usr_gone", email=email)
-    await harness.run(EraseSubject(**task(), subject=subject))
+    await harness.run(EraseSubject(**harness.task(), subject=subject))
     await backup.restore(harness.db)
     assert await harness.opens(failed, "email") == email
 
@@ -48,7 +48,7 @@ async def test_restored_logs_of_a_user_are_erased_again(
 
 
 async def test_a_scoped_reapply_erases_only_the_partners_records(
-    logs: tuple[LogsHarness, Reapplier],
+    logs: tuple[LogsOwner, Reapplier],
 ) -> None:
     """A partner's erasure of an IP address, applied again after a restore, deletes that
     partner's records of the address and leaves another partner's and anonymous ones."""
@@ -59,7 +59,7 @@ async def test_a_scoped_reapply_erases_only_the_partners_records(
     anonymous = await harness.api_request(partner_id=None, ip=ip, user_agent=agent)
     backup = await Backup.take(harness.db, COLLECTIONS)
     subject = SubjectRef(ip=ip)
-    scoped = EraseSubject(**task(), subject=subject, scope_partner_id="ptn_asks")
+    scoped = EraseSubject(**harness.task(), subject=subject, scope_partner_id="ptn_asks")
     await harness.run(scoped)
     await backup.restore(harness.db)
     assert len(await harness.ids(API_REQUESTS)) == 3
@@ -84,7 +84,7 @@ def _sign_in(at_offset: timedelta, **personal: str) -> TechnicalRecord:
 
 
 async def test_late_records_of_an_erased_subject_are_dropped(
-    logs: tuple[LogsHarness, Reapplier],
+    logs: tuple[LogsOwner, Reapplier],
 ) -> None:
     """Shipped records about an erased email or IP address that occurred before the erasure
     are dropped and counted; those after it, and about others, are kept."""
@@ -129,7 +129,7 @@ def _reapplies_handled() -> float:
     return REGISTRY.get_sample_value("bus_messages_consumed_total", labels) or 0.0
 
 
-async def test_a_run_applies_each_entry_once(logs: tuple[LogsHarness, Reapplier]) -> None:
+async def test_a_run_applies_each_entry_once(logs: tuple[LogsOwner, Reapplier]) -> None:
     """A second command of the same run and erasure request (another message id) is handled
     without erasing or answering again: the answer is written once, with its marker."""
     harness, reapplier = logs

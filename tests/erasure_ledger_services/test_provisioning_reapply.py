@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from provisioning_privacy_support import EndUser, Harness, task
 from reapply_support import Backup, Reapplier, erased_again, ledger_identifiers
 
 from contracts.erasure_ledger import SubjectErased
@@ -17,13 +16,14 @@ from servicekit.clock import utcnow
 from servicekit.erasures import ERASED_SUBJECTS, ErasureRegister
 from servicekit.ids import new_id
 from servicekit.keyring import KEY_COLLECTION
+from support.provisioning_owner import EndUser, ProvisioningOwner
 from support.waiting import eventually
 
 COLLECTIONS = [ORDERS, ESIMS, CALLBACKS]
 
 
 async def test_a_restored_end_user_is_erased_again(
-    provisioning: tuple[Harness, Reapplier],
+    provisioning: tuple[ProvisioningOwner, Reapplier],
 ) -> None:
     """An end user erased by email and reference, restored with the order's key, loses the
     end-user fields and key again and the callbacks about the eSIM; another end user's
@@ -57,7 +57,7 @@ async def test_a_restored_end_user_is_erased_again(
 
 
 async def test_a_scoped_reapply_leaves_the_other_partners_end_user(
-    provisioning: tuple[Harness, Reapplier],
+    provisioning: tuple[ProvisioningOwner, Reapplier],
 ) -> None:
     """A partner's erasure of an email, applied again after a restore, erases its own end
     user's fields again and leaves the same email's order at another partner readable."""
@@ -70,7 +70,7 @@ async def test_a_scoped_reapply_leaves_the_other_partners_end_user(
     token, their_token = await harness.sealed_email(mine), await harness.sealed_email(theirs)
     backup = await Backup.take(harness.db, COLLECTIONS)
     subject = SubjectRef(email=mine.email)
-    await harness.run(EraseSubject(**task(), subject=subject, scope_partner_id="ptn_asks"))
+    await harness.run(EraseSubject(**harness.task(), subject=subject, scope_partner_id="ptn_asks"))
     await backup.restore(harness.db)
 
     answer = await reapplier.reapply(subject, harness.vault.index, scope="ptn_asks")
@@ -81,7 +81,7 @@ async def test_a_scoped_reapply_leaves_the_other_partners_end_user(
 
 
 async def test_a_late_callback_about_an_erased_esim_keeps_no_iccid(
-    provisioning: tuple[Harness, Reapplier],
+    provisioning: tuple[ProvisioningOwner, Reapplier],
 ) -> None:
     """Once the erasure of an ICCID is announced, a callback about it that occurred before is
     recorded without the ICCID and publishes nothing; one that occurred after is kept whole."""

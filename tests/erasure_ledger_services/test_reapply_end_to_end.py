@@ -9,14 +9,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from logs_privacy_support import LogsHarness, sample_ip
-from logs_privacy_support import build_harness as build_logs
-from privacy_samples import Business, Person
-from privacy_support import PrivacyHarness
-from privacy_support import build_harness as build_accounts
-from provisioning_privacy_support import EndUser
-from provisioning_privacy_support import Harness as ProvisioningHarness
-from provisioning_privacy_support import build_harness as build_provisioning
 from reapply_support import Backup
 
 from accounts import store as accounts_store
@@ -32,15 +24,17 @@ from contracts.privacy import (
     SubmitPrivacyRequest,
 )
 from logs.store import TECHNICAL
-from privacy.app import create_service as create_privacy
-from privacy.settings import PrivacySettings
 from provisioning.store import ORDERS
 from servicekit.crypto import BlindIndex
 from servicekit.service import Service
+from support.accounts_owner import AccountsOwner, Business, Person
+from support.logs_owner import LogsOwner, sample_ip
+from support.privacy_owners import DATA_OWNERS as OWNERS
+from support.privacy_owners import privacy_service, until_registered
+from support.provisioning_owner import EndUser, ProvisioningOwner
 from support.services import fresh_namespace, running
 from support.waiting import eventually
 
-OWNERS = ["accounts", "provisioning", "logs"]
 R = TypeVar("R", bound=Reply)
 
 
@@ -49,9 +43,9 @@ class Platform:
     """The real privacy service, the three data owners, and an ops client."""
 
     privacy: Service
-    accounts: PrivacyHarness
-    provisioning: ProvisioningHarness
-    logs: LogsHarness
+    accounts: AccountsOwner
+    provisioning: ProvisioningOwner
+    logs: LogsOwner
     ops: Service
 
     async def ask(self, query: Query, reply: type[R]) -> R:
@@ -65,24 +59,15 @@ async def platform(amqp_url: str, mongo_url: str) -> AsyncIterator[Platform]:
     key = BlindIndex.generate_key()
     names = ["privacy", *OWNERS, "ops"]
     async with fresh_namespace(amqp_url, mongo_url, names) as base:
-        privacy = create_privacy(
-            PrivacySettings.model_validate(
-                {**base.model_dump(), "blind_index_key": key, "privacy_approval_required": []}
-            )
-        )
-        accounts = build_accounts(base, blind_index_key=key)
-        provisioning = build_provisioning(base, blind_index_key=key)
-        logs = build_logs(base, blind_index_key=key)
+        privacy = privacy_service(base, blind_index_key=key, privacy_approval_required=[])
         ops = Service.create("ops", base, stateless=True)
+        accounts = AccountsOwner.build(base, blind_index_key=key)
+        provisioning = ProvisioningOwner.build(base, blind_index_key=key)
+        logs = LogsOwner.build(base, blind_index_key=key)
         accounts.caller = ops  # its own stand-in is named privacy: ops asks accounts instead
         services = (privacy, accounts.service, provisioning.service, logs.service, ops)
         async with running(*services):
-
-            async def registered() -> bool:
-                count = await privacy.db["inventory_registry"].count_documents({})
-                return count == len(OWNERS)
-
-            await eventually(registered, what="the data owners registered")
+            await until_registered(privacy.db, OWNERS)
             yield Platform(privacy, accounts, provisioning, logs, ops)
 
 
@@ -130,6 +115,7 @@ async def test_a_reapply_run_erases_restored_data_in_every_service(
             return run if run.answered == run.expected else None
 
         run = await eventually(finished, what="every service answered")
+        assert run is not None
         assert (run.expected, run.answered, run.failed) == (3, 3, 0)
         assert run.erased_again >= 3
         assert (

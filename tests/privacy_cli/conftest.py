@@ -8,25 +8,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from ctl_support import DATA_OWNERS, Db, Stack, create_stack
+from ctl_support import Stack, create_stack
 
 from contracts.privacy import RequestType
+from support.privacy_owners import DATA_OWNERS, until_registered
 from support.services import fresh_namespace, running
-from support.waiting import eventually
-
-
-async def _every_key_registered(db: Db) -> Any:
-    keys = {doc["service"] async for doc in db["receipt_keys"].find({})}
-    return keys >= set(DATA_OWNERS)
 
 
 async def _stack(amqp_url: str, mongo_url: str, **privacy_overrides: Any) -> AsyncIterator[Stack]:
     async with fresh_namespace(amqp_url, mongo_url, [*DATA_OWNERS, "privacy"]) as base:
         stack, owners = create_stack(base, **privacy_overrides)
         async with running(stack.privacy, *owners):
-            await eventually(
-                lambda: _every_key_registered(stack.db), what="every owner's key registered"
-            )
+            await until_registered(stack.db, DATA_OWNERS)
             yield stack
 
 

@@ -11,59 +11,17 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import SecretStr
-from pymongo.asynchronous.database import AsyncDatabase
-
-from accounts.app import create_service as create_accounts
-from accounts.settings import AccountsSettings
-from logs.app import create_service as create_logs
-from logs.settings import LogsSettings
 from privacy import ctl, store
 from privacy.app import create_service as create_privacy
 from privacy.settings import PrivacySettings
-from provisioning.app import create_service as create_provisioning
-from provisioning.settings import ProvisioningSettings
-from servicekit.crypto import BlindIndex, LocalMasterKeys
-from servicekit.receipts import generate_signing_key
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
+from support.privacy_owners import Db, data_owners, privacy_settings
 from support.processes import REPO
 
-DATA_OWNERS = ["accounts", "provisioning", "logs"]
-Db = AsyncDatabase[dict[str, Any]]
 CLI_TIMEOUT_S = 90.0
 QUERY_TIMEOUT_S = 15.0
 OPERATOR = "ops-tester"
-
-
-def _own_key(settings: ServiceSettings) -> dict[str, Any]:
-    return {**settings.model_dump(), "receipt_signing_key": SecretStr(generate_signing_key())}
-
-
-def data_owners(base: ServiceSettings) -> list[Service]:
-    """Accounts, provisioning and logs as their composition roots build them, each with its
-    own receipt signing key and no retention sweep during the tests."""
-    keys = {"master_keys": LocalMasterKeys.generate(), "blind_index_key": BlindIndex.generate_key()}
-    quiet = {"retention_sweep_first_delay_seconds": 3600}
-    accounts = AccountsSettings.model_validate(
-        {**_own_key(base), **keys, **quiet, "api_key_pepper": "ctl-pepper-0123456789abcdef"}
-    )
-    provisioning = ProvisioningSettings.model_validate(
-        {**_own_key(base), **keys, **quiet, "webhook_poll_seconds": 60}
-    )
-    logs = LogsSettings.model_validate({**_own_key(base), **keys, **quiet})
-    return [create_accounts(accounts), create_provisioning(provisioning), create_logs(logs)]
-
-
-def privacy_settings(base: ServiceSettings, **overrides: Any) -> PrivacySettings:
-    """The privacy service's settings in the test namespace, with the blind-index key its
-    erasure ledger needs (the command line uses them too)."""
-    values = {
-        **base.model_dump(),
-        "blind_index_key": BlindIndex.generate_key(),
-        "query_timeout_seconds": QUERY_TIMEOUT_S,
-    }
-    return PrivacySettings.model_validate({**values, **overrides})
 
 
 @dataclass
@@ -91,7 +49,7 @@ class Stack:
 
 def create_stack(base: ServiceSettings, **privacy_overrides: Any) -> tuple[Stack, list[Service]]:
     """The privacy service (with these settings) and the data owners, not started yet."""
-    settings = privacy_settings(base, **privacy_overrides)
+    settings = privacy_settings(base, query_timeout_seconds=QUERY_TIMEOUT_S, **privacy_overrides)
     return Stack(create_privacy(settings), settings), data_owners(base)
 
 

@@ -7,28 +7,21 @@ import base64
 from collections.abc import AsyncIterator
 
 import pytest
-from privacy_ledger_support import OWNER, Ledgered, announce, owner_service
+from privacy_ledger_support import OWNER, Ledgered
 
-from privacy.app import create_service as create_privacy
-from privacy.settings import PrivacySettings
 from servicekit.crypto import BlindIndex
+from support.privacy_owners import FakeOwner, privacy_service
 from support.services import fresh_namespace, running
-from support.waiting import eventually
 
 
 @pytest.fixture
 async def ledgered(amqp_url: str, mongo_url: str) -> AsyncIterator[Ledgered]:
-    """Privacy with its ledger key, and `beta` registered as its only data owner."""
+    """Privacy with its ledger key, and `beta` registered as its only data owner (its tasks
+    stay unanswered: the tests answer what they need)."""
     key = BlindIndex.generate_key()
     async with fresh_namespace(amqp_url, mongo_url, ["privacy", OWNER]) as base:
-        privacy = create_privacy(
-            PrivacySettings.model_validate({**base.model_dump(), "blind_index_key": key})
-        )
-        owner, heard = owner_service(base)
-        async with running(privacy, owner):
-            await announce(owner)
-            await eventually(
-                lambda: privacy.db["inventory_registry"].find_one({"_id": OWNER}),
-                what="beta registered",
-            )
-            yield Ledgered(privacy, owner, heard, BlindIndex(base64.b64decode(key)))
+        privacy = privacy_service(base, blind_index_key=key)
+        owner = FakeOwner.create(OWNER, base)
+        async with running(privacy, owner.service):
+            await owner.register(privacy.db)
+            yield Ledgered(privacy, owner, BlindIndex(base64.b64decode(key)))

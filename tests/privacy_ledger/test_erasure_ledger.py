@@ -5,15 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from privacy_ledger_support import (
-    OWNER,
-    Ledgered,
-    announce,
-    heard_of,
-    of_type,
-    owner_service,
-    submit,
-)
+from privacy_ledger_support import OWNER, Ledgered, submit
 
 from contracts.erasure_ledger import (
     ErasureReapplied,
@@ -31,10 +23,9 @@ from contracts.privacy import (
     RequestType,
     SubjectRef,
 )
-from privacy.app import create_service as create_privacy
 from privacy.ledger import LEDGER
-from privacy.settings import PrivacySettings
 from servicekit.errors import RemoteCallError
+from support.privacy_owners import FakeOwner, privacy_service
 from support.services import fresh_namespace, running
 from support.waiting import eventually
 
@@ -45,7 +36,7 @@ ICCID = "8949000000000000017"
 async def test_an_erasure_is_recorded_as_hashes_and_announced(ledgered: Ledgered) -> None:
     """Starting an erasure writes one ledger entry holding the email only as its blind index
     (the ICCID, platform-assigned, also in clear) and announces the same to every service."""
-    view = await submit(ledgered.owner, RequestType.ERASURE, SubjectRef(email=EMAIL, iccid=ICCID))
+    view = await submit(ledgered.client, RequestType.ERASURE, SubjectRef(email=EMAIL, iccid=ICCID))
     entry = await eventually(
         lambda: ledgered.db[LEDGER].find_one({"_id": view.id}), what="the ledger entry"
     )
@@ -59,7 +50,7 @@ async def test_an_erasure_is_recorded_as_hashes_and_announced(ledgered: Ledgered
     assert found is not None
     assert found["_id"] == view.id
     [event] = await eventually(
-        lambda: heard_of(ledgered.heard, SubjectErased), what="the erasure announced"
+        lambda: ledgered.owner.heard_of(SubjectErased), what="the erasure announced"
     )
     assert event.request_id == view.id
     assert {i.kind: i.index for i in event.identifiers} == {
@@ -69,10 +60,10 @@ async def test_an_erasure_is_recorded_as_hashes_and_announced(ledgered: Ledgered
 
 async def test_other_request_types_leave_the_ledger_alone(ledgered: Ledgered) -> None:
     """An access request writes no ledger entry and announces no erasure."""
-    await submit(ledgered.owner, RequestType.ACCESS, SubjectRef(email=EMAIL))
-    await eventually(lambda: heard_of(ledgered.heard, ExportSubject), what="beta's task")
+    await submit(ledgered.client, RequestType.ACCESS, SubjectRef(email=EMAIL))
+    await eventually(lambda: ledgered.owner.heard_of(ExportSubject), what="beta's task")
     assert await ledgered.db[LEDGER].count_documents({}) == 0
-    assert of_type(ledgered.heard, SubjectErased) == []
+    assert ledgered.owner.of_type(SubjectErased) == []
 
 
 async def test_an_erasure_without_the_ledger_key_is_refused_and_creates_nothing(
@@ -81,20 +72,16 @@ async def test_an_erasure_without_the_ledger_key_is_refused_and_creates_nothing(
     """Privacy without BLIND_INDEX_KEY refuses an erasure (`unavailable`, naming the
     setting) and stores no request; other types still work."""
     async with fresh_namespace(amqp_url, mongo_url, ["privacy", OWNER]) as base:
-        privacy = create_privacy(PrivacySettings.model_validate(base.model_dump()))
-        owner, _heard = owner_service(base)
-        async with running(privacy, owner):
-            await announce(owner)
-            await eventually(
-                lambda: privacy.db["inventory_registry"].find_one({"_id": OWNER}),
-                what="beta registered",
-            )
+        privacy = privacy_service(base, blind_index_key=None)
+        owner = FakeOwner.create(OWNER, base)
+        async with running(privacy, owner.service):
+            await owner.register(privacy.db)
             with pytest.raises(RemoteCallError) as refused:
-                await submit(owner, RequestType.ERASURE, SubjectRef(email=EMAIL))
+                await submit(owner.service, RequestType.ERASURE, SubjectRef(email=EMAIL))
             assert refused.value.code == "unavailable"
             assert "BLIND_INDEX_KEY" in str(refused.value)
             assert await privacy.db["requests"].count_documents({}) == 0
-            view = await submit(owner, RequestType.ACCESS, SubjectRef(email=EMAIL))
+            view = await submit(owner.service, RequestType.ACCESS, SubjectRef(email=EMAIL))
             assert view.status == "in_progress"
 
 
@@ -103,15 +90,15 @@ async def test_reapply_sends_every_entry_to_every_owner_and_counts_answers(
 ) -> None:
     """`ReapplyErasures` sends each ledger entry to beta; beta's answers are counted on the
     run (erased again: deleted and pseudonymised records; a failure counted as failed)."""
-    first = await submit(ledgered.owner, RequestType.ERASURE, SubjectRef(email="a@example.com"))
-    second = await submit(ledgered.owner, RequestType.ERASURE, SubjectRef(iccid=ICCID))
+    first = await submit(ledgered.client, RequestType.ERASURE, SubjectRef(email="a@example.com"))
+    second = await submit(ledgered.client, RequestType.ERASURE, SubjectRef(iccid=ICCID))
     await eventually(lambda: _count(ledgered, 2), what="two ledger entries")
-    started = await ledgered.owner.bus.request(
+    started = await ledgered.client.bus.request(
         ReapplyErasures(by="officer"), to="privacy", reply=ReapplyStarted, timeout=10
     )
     assert (started.entries, started.services) == (2, [OWNER])
     commands = await eventually(
-        lambda: heard_of(ledgered.heard, ReapplyErasure, 2), what="both entries sent to beta"
+        lambda: ledgered.owner.heard_of(ReapplyErasure, 2), what="both entries sent to beta"
     )
     assert {c.request_id for c in commands} == {first.id, second.id}
     assert {c.run_id for c in commands} == {started.run_id}
@@ -133,10 +120,10 @@ async def test_reapply_sends_every_entry_to_every_owner_and_counts_answers(
         ),
     ]
     for answer in answers:
-        await ledgered.owner.bus.publish(answer)
+        await ledgered.client.bus.publish(answer)
 
     async def counted() -> ReapplyRunView | None:
-        run = await ledgered.owner.bus.request(
+        run = await ledgered.client.bus.request(
             GetReapplyRun(run_id=started.run_id), to="privacy", reply=ReapplyRunView, timeout=10
         )
         return run if run.answered == 2 else None

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import io
 
-from privacy_ledger_support import OWNER, Ledgered, heard_of, submit
+from privacy_ledger_support import OWNER, Ledgered, submit
 
 from contracts.erasure_ledger import ErasureReapplied, ReapplyErasure
 from contracts.privacy import CategoryOutcome, Disposition, RequestType, SubjectRef
@@ -20,7 +20,7 @@ async def test_the_command_reports_the_run_until_every_answer_is_in(ledgered: Le
     last progress line with every answer in and the records erased again, and exits 0 (the
     services running in this process print their logs to the same stdout: only the
     command's lines, which start with the run id, are read)."""
-    await submit(ledgered.owner, RequestType.ERASURE, SubjectRef(email="c@example.com"))
+    await submit(ledgered.client, RequestType.ERASURE, SubjectRef(email="c@example.com"))
     await eventually(
         lambda: ledgered.db["erasure_ledger"].count_documents({}), what="the ledger entry"
     )
@@ -33,9 +33,9 @@ async def test_the_command_reports_the_run_until_every_answer_is_in(ledgered: Le
 
     command = asyncio.create_task(asyncio.to_thread(run_command))
     [sent] = await eventually(
-        lambda: heard_of(ledgered.heard, ReapplyErasure), what="the entry sent to beta"
+        lambda: ledgered.owner.heard_of(ReapplyErasure), what="the entry sent to beta"
     )
-    await ledgered.owner.bus.publish(
+    await ledgered.client.bus.publish(
         ErasureReapplied(
             run_id=sent.run_id,
             request_id=sent.request_id,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from lifecycle_support import DATA_OWNERS, DESK, FAKES
+from lifecycle_support import DESK, FAKES
 
 from servicekit.settings import ServiceSettings
+from support.privacy_owners import DATA_OWNERS
 from support.services import fresh_namespace
 
 

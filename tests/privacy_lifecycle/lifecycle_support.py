@@ -6,73 +6,39 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aio_pika
 from aiohttp.test_utils import TestServer
-from pydantic import SecretStr
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 
-from accounts.app import create_service as create_accounts
-from accounts.settings import AccountsSettings
 from contracts import Contract, Reply
 from contracts.privacy import (
-    CategoryOutcome,
-    DataCategory,
-    Disposition,
-    EraseSubject,
-    ExportSubject,
     IdentifierKind,
-    InventoryAnnounced,
-    LegalBasis,
-    PrivacyAction,
     PrivacyRequestView,
-    PrivacyTaskCompleted,
-    RectifySubject,
     RequestType,
-    RestrictSubject,
     SubjectRef,
     SubmitPrivacyRequest,
 )
-from logs.app import create_service as create_logs
-from logs.settings import LogsSettings
 from privacy import store
 from privacy.app import create_service as create_privacy
 from privacy.settings import PrivacySettings
-from provisioning.app import create_service as create_provisioning
-from provisioning.settings import ProvisioningSettings
 from servicekit.clock import Clock, utcnow
-from servicekit.crypto import BlindIndex, LocalMasterKeys
+from servicekit.crypto import BlindIndex
 from servicekit.ids import new_id
-from servicekit.messages import MessageContext
-from servicekit.receipts import ReceiptSigner, generate_signing_key, to_millisecond
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
 from servicekit.topology import DIRECT_REPLY_TO, Topology
+from support import privacy_owners
+from support.privacy_owners import Db, FakeOwner, ask_privacy, owner_builders, until_registered
 from support.waiting import eventually
 
-DATA_OWNERS = ["accounts", "provisioning", "logs"]
 DESK = "lcdesk"
 """The stateless client that asks the privacy service, as the gateway or the CLI does."""
 FAKES = ["alpha", "beta"]
 PARTNER = "ptn_lifecycle"
-Db = AsyncDatabase[dict[str, Any]]
-TaskCommand = EraseSubject | ExportSubject | RectifySubject | RestrictSubject
-
-INVENTORY = [
-    DataCategory(
-        name="notes",
-        description="Notes about a person.",
-        fields=["email"],
-        purpose="Testing the request lifecycle.",
-        legal_basis=LegalBasis.CONTRACT,
-        retention="Until erased.",
-        actions=list(PrivacyAction),
-    )
-]
 
 
 class MovableClock:
@@ -93,103 +59,10 @@ def blind_index_key(base: ServiceSettings) -> str:
     return _BLIND_INDEX_KEYS.setdefault(base.bus_namespace, BlindIndex.generate_key())
 
 
-def _own_key(settings: ServiceSettings) -> dict[str, Any]:
-    return {**settings.model_dump(), "receipt_signing_key": SecretStr(generate_signing_key())}
-
-
-def owner_builders(base: ServiceSettings) -> dict[str, Callable[[], Service]]:
-    """How to build accounts, provisioning and logs (again, with the same settings and keys)."""
-    keys = {"master_keys": LocalMasterKeys.generate(), "blind_index_key": blind_index_key(base)}
-    quiet = {"retention_sweep_first_delay_seconds": 3600}
-    accounts = AccountsSettings.model_validate(
-        {**_own_key(base), **keys, **quiet, "api_key_pepper": "lifecycle-pepper-0123456789ab"}
-    )
-    provisioning = ProvisioningSettings.model_validate(
-        {**_own_key(base), **keys, **quiet, "webhook_poll_seconds": 60}
-    )
-    logs = LogsSettings.model_validate({**_own_key(base), **keys, **quiet})
-    return {
-        "accounts": lambda: create_accounts(accounts),
-        "provisioning": lambda: create_provisioning(provisioning),
-        "logs": lambda: create_logs(logs),
-    }
-
-
 def privacy_settings(base: ServiceSettings, **overrides: Any) -> PrivacySettings:
-    """The privacy service's settings in the test's namespace."""
-    values = {**base.model_dump(), "blind_index_key": blind_index_key(base), **overrides}
-    return PrivacySettings.model_validate(values)
-
-
-@dataclass
-class FakeOwner:
-    """A data owner the test plays: announces its inventory and key, notes every command that
-    reaches it and answers only when told to."""
-
-    service: Service
-    identifiers: list[IdentifierKind] | None
-    signer: ReceiptSigner = field(
-        default_factory=lambda: ReceiptSigner.from_secret(generate_signing_key())
-    )
-    commands: list[TaskCommand] = field(default_factory=list)
-
-    @classmethod
-    def create(
-        cls, name: str, base: ServiceSettings, identifiers: list[IdentifierKind] | None
-    ) -> FakeOwner:
-        """A fake owner whose queue takes every privacy command addressed to `name`."""
-        fake = cls(Service.create(name, base, stateless=True), identifiers)
-        for command in (EraseSubject, ExportSubject, RectifySubject, RestrictSubject):
-            fake.service.router.on(command, fake._note)
-        return fake
-
-    @property
-    def name(self) -> str:
-        """The service name it plays."""
-        return self.service.name
-
-    async def _note(self, command: Any, _context: MessageContext) -> None:
-        """Keep the command (any of the four task commands) for the test to look at."""
-        self.commands.append(command)
-
-    def deliveries(self, task_id: str) -> int:
-        """How many times the command of this task arrived."""
-        return sum(1 for command in self.commands if command.task_id == task_id)
-
-    async def received(self, task_id: str, times: int = 1) -> None:
-        """Wait until the command of this task has arrived `times` times."""
-
-        async def arrived() -> bool:
-            return self.deliveries(task_id) >= times
-
-        await eventually(arrived, what=f"{task_id} at {self.name} {times} times")
-
-    async def announce(self) -> None:
-        """Announce the inventory, the identifier kinds and the receipt key."""
-        await self.service.bus.publish(
-            InventoryAnnounced(
-                service=self.name,
-                categories=INVENTORY,
-                receipt_public_key=self.signer.public_key,
-                receipt_key_id=self.signer.key_id,
-                identifiers=self.identifiers,
-            )
-        )
-
-    async def answer(self, request_id: str, task_id: str) -> None:
-        """Send a signed, successful erase result for this task id."""
-        result = PrivacyTaskCompleted(
-            request_id=request_id,
-            task_id=task_id,
-            service=self.name,
-            action=PrivacyAction.ERASE,
-            succeeded=True,
-            outcomes=[
-                CategoryOutcome(category="notes", records=1, disposition=Disposition.DELETED)
-            ],
-            completed_at=to_millisecond(utcnow()),
-        )
-        await self.service.bus.publish(self.signer.sign(result))
+    """The privacy service's settings in the test's namespace (the namespace's blind-index
+    key: a restarted privacy process gets the same)."""
+    return privacy_owners.privacy_settings(base, blind_index_key=blind_index_key(base), **overrides)
 
 
 class Stage:
@@ -237,7 +110,7 @@ class World:
 
     async def ask(self, query: Contract, reply: type[Reply] = PrivacyRequestView) -> Any:
         """A request/reply call to the privacy service."""
-        return await self.desk.bus.request(query, to="privacy", reply=reply, timeout=10)
+        return await ask_privacy(self.desk, query, reply)
 
     async def submit(
         self, subject: SubjectRef, request_type: RequestType = RequestType.ERASURE
@@ -296,12 +169,6 @@ class World:
         return [entry["kind"] for entry in await self.audit(request_id)]
 
 
-async def registered(db: Db, services: set[str]) -> bool:
-    """Whether every one of `services` registered its inventory and receipt key."""
-    keys = {doc["service"] async for doc in db["receipt_keys"].find({})}
-    return keys >= services
-
-
 @asynccontextmanager
 async def world(
     base: ServiceSettings,
@@ -317,7 +184,7 @@ async def world(
     fake_owners = {
         name: FakeOwner.create(name, base, kinds) for name, kinds in (fakes or {}).items()
     }
-    builders = owner_builders(base) if owners else {}
+    builders = owner_builders(base, blind_index_key(base)) if owners else {}
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(base.mongo_url, tz_aware=True)
     db = client[base.database_name("privacy")]
     try:
@@ -327,8 +194,7 @@ async def world(
             await stage.start(fake.service)
             await fake.announce()
         real = {name: await stage.start(build()) for name, build in builders.items()}
-        expected = set(fake_owners) | set(real)
-        await eventually(lambda: registered(db, expected), what="every owner registered")
+        await until_registered(db, [*fake_owners, *real])
         yield World(base, stage, privacy, desk, fake_owners, real, builders, db)
     finally:
         await stage.stop_all()

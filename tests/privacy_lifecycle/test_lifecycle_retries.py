@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from lifecycle_support import DATA_OWNERS, MovableClock, World, privacy_settings, world
+from lifecycle_support import MovableClock, World, privacy_settings, world
 
 from contracts.privacy import (
     CancelPrivacyRequest,
@@ -20,6 +20,7 @@ from privacy.requests import Desk
 from privacy.settings import PrivacySettings
 from servicekit.errors import RemoteCallError
 from servicekit.settings import ServiceSettings
+from support.privacy_owners import DATA_OWNERS
 from support.waiting import eventually
 
 

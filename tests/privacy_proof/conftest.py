@@ -4,25 +4,19 @@ real data owners, and a client that plays a data owner of its own."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from proof_support import (
+from proof_support import FAKE, Alone, Proof
+
+from servicekit.service import Service
+from support.privacy_owners import (
     DATA_OWNERS,
-    FAKE,
-    Db,
-    Forger,
-    Proof,
+    FakeOwner,
     data_owners,
     privacy_service,
-    registered_keys,
+    until_registered,
 )
-
-from contracts.privacy import EraseSubject
-from servicekit.messages import MessageContext
-from servicekit.service import Service
 from support.services import fresh_namespace, running
-from support.waiting import eventually
 
 
 @pytest.fixture
@@ -34,29 +28,17 @@ async def fanout(amqp_url: str, mongo_url: str) -> AsyncIterator[Proof]:
         owners = data_owners(base)
         client = Service.create("proof", base, stateless=True)
         async with running(privacy, client, *owners):
-            await eventually(
-                lambda: _keys_of(privacy.db, set(DATA_OWNERS)), what="every owner's key registered"
-            )
-            yield Proof(privacy, owners, Forger(client), base)
+            await until_registered(privacy.db, DATA_OWNERS)
+            yield Proof(privacy, owners, client, base)
 
 
 @pytest.fixture
-async def alone(amqp_url: str, mongo_url: str) -> AsyncIterator[Proof]:
-    """The privacy service with the forger's `alpha` as its only data owner."""
+async def alone(amqp_url: str, mongo_url: str) -> AsyncIterator[Alone]:
+    """The privacy service with the forger `alpha` as its only data owner; alpha's task
+    commands stay unanswered (each test answers them itself)."""
     async with fresh_namespace(amqp_url, mongo_url, ["privacy", FAKE]) as base:
         privacy = privacy_service(base)
-        client = Service.create(FAKE, base, stateless=True)
-        client.router.on(EraseSubject, _tasks_are_answered_by_hand)
-        forger = Forger(client)
-        async with running(privacy, client):
-            await forger.announce()
-            await eventually(lambda: _keys_of(privacy.db, {FAKE}), what="alpha's key registered")
-            yield Proof(privacy, [], forger, base)
-
-
-async def _tasks_are_answered_by_hand(_command: EraseSubject, _context: MessageContext) -> None:
-    """Alpha's task commands arrive here; each test answers them itself."""
-
-
-async def _keys_of(db: Db, services: set[str]) -> Any:
-    return set(await registered_keys(db)) >= services
+        forger = FakeOwner.create(FAKE, base)
+        async with running(privacy, forger.service):
+            await forger.register(privacy.db)
+            yield Alone(privacy, [], forger.service, base, forger)

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from proof_support import DATA_OWNERS, Db, Proof, closed, submit_erasure
+from proof_support import Proof, closed, submit_erasure
 from pymongo import AsyncMongoClient
 
 from privacy import audit
 from privacy.audit import AuditKind
 from support.names import unique_namespace
+from support.privacy_owners import DATA_OWNERS, Db
 from support.waiting import eventually
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -49,7 +50,7 @@ async def test_the_chain_verifies_after_a_real_request(fanout: Proof) -> None:
     """A request through the real fan-out leaves its creation, its states on the way in, one
     sent task and one accepted receipt per data owner and its completion in the trail, seq
     1..n, and the chain verifies."""
-    view = await submit_erasure(fanout.forger.client, "eve@example.com")
+    view = await submit_erasure(fanout.client, "eve@example.com")
     await eventually(lambda: closed(fanout.db, view.id), timeout=20, what="the request closed")
     await eventually(
         lambda: fanout.db[audit.AUDIT].find_one(

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from proof_support import Db
 from pymongo import AsyncMongoClient
 
 from privacy import audit
 from privacy.audit import AuditKind
 from support.names import unique_namespace
+from support.privacy_owners import Db
 from support.processes import REPO
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

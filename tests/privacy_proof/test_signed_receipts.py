@@ -6,15 +6,7 @@ import base64
 import json
 
 import pytest
-from proof_support import (
-    DATA_OWNERS,
-    FAKE,
-    Proof,
-    closed,
-    erase_result,
-    request_document,
-    submit_erasure,
-)
+from proof_support import FAKE, Alone, Proof, closed, request_document, submit_erasure
 from pydantic import SecretStr
 
 from privacy import receipts
@@ -28,6 +20,7 @@ from servicekit.receipts import (
 )
 from servicekit.receipts import signature_is_valid as valid
 from servicekit.settings import ServiceSettings
+from support.privacy_owners import DATA_OWNERS, task_result
 from support.waiting import eventually
 
 
@@ -43,7 +36,7 @@ async def _receipts_of(proof: Proof, request_id: str) -> list[dict[str, object]]
 async def test_every_owner_signs_with_its_own_key_and_privacy_accepts_it(fanout: Proof) -> None:
     """An erasure through the real fan-out completes with one accepted receipt per data owner,
     each signed by that owner's own announced key and kept for re-verification."""
-    view = await submit_erasure(fanout.forger.client, "ada@example.com")
+    view = await submit_erasure(fanout.client, "ada@example.com")
     await eventually(lambda: closed(fanout.db, view.id), timeout=20, what="the request closed")
     request = await request_document(fanout.db, view.id)
     assert request["status"] == "completed"
@@ -63,10 +56,10 @@ async def test_every_owner_signs_with_its_own_key_and_privacy_accepts_it(fanout:
     assert report.checked == len(DATA_OWNERS)
 
 
-async def test_a_receipt_with_outcomes_changed_after_signing_is_refused(alone: Proof) -> None:
+async def test_a_receipt_with_outcomes_changed_after_signing_is_refused(alone: Alone) -> None:
     """Outcomes altered after signing: the result is not recorded, the task stays open with the
     reason, the receipt is kept as refused and the refusal is audited."""
-    view = await submit_erasure(alone.forger.client, "bob@example.com")
+    view = await submit_erasure(alone.client, "bob@example.com")
     signed = alone.forger.signer.sign(alone.forger.result(view.id, records=2))
     tampered = signed.model_copy(
         update={"outcomes": [signed.outcomes[0].model_copy(update={"records": 0})]}
@@ -86,12 +79,12 @@ async def test_a_receipt_with_outcomes_changed_after_signing_is_refused(alone: P
     )
 
 
-async def test_receipts_signed_by_another_key_or_unsigned_are_refused(alone: Proof) -> None:
+async def test_receipts_signed_by_another_key_or_unsigned_are_refused(alone: Alone) -> None:
     """Signed by a key alpha never announced (under its own id or alpha's), or not signed at
     all: each is refused with its reason; then alpha's genuine receipt completes the request."""
-    view = await submit_erasure(alone.forger.client, "cy@example.com")
+    view = await submit_erasure(alone.client, "cy@example.com")
     other = ReceiptSigner.from_secret(generate_signing_key())
-    result = alone.forger.result(view.id)
+    result = alone.forger.result(view.id, records=2)
     unknown = other.sign(result)
     impostor = unknown.model_copy(update={"key_id": alone.forger.signer.key_id})
     for forged in (unknown, impostor, result):
@@ -115,11 +108,11 @@ async def test_receipts_signed_by_another_key_or_unsigned_are_refused(alone: Pro
 
 
 async def test_verify_receipts_finds_an_accepted_receipt_altered_in_the_store(
-    alone: Proof,
+    alone: Alone,
 ) -> None:
     """Re-verification catches a kept receipt whose signed text was edited, and a task whose
     recorded outcomes no longer match its signed receipt."""
-    view = await submit_erasure(alone.forger.client, "dee@example.com")
+    view = await submit_erasure(alone.client, "dee@example.com")
     genuine = alone.forger.signer.sign(alone.forger.result(view.id, records=3))
     await alone.forger.send(genuine)
     await eventually(lambda: closed(alone.db, view.id), what="the request completed")
@@ -142,7 +135,7 @@ async def test_verify_receipts_finds_an_accepted_receipt_altered_in_the_store(
 def test_the_signature_covers_every_field_of_the_result() -> None:
     """Changing any signed field of a result (or its export) invalidates the signature."""
     signer = ReceiptSigner.from_secret(generate_signing_key())
-    base = erase_result("dsr_1")
+    base = task_result("dsr_1", FAKE, records=2)
     signed = signer.sign(base.model_copy(update={"export": {"notes": [{"text": "a"}]}}))
     assert signed.signature is not None
     assert valid(signer.public_key, canonical_receipt(signed), signed.signature)

@@ -8,15 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 from verification_support import MailSink, other_code
 
+from contracts import Contract
 from contracts.privacy import (
-    DataCategory,
-    ExportSubject,
-    InventoryAnnounced,
-    LegalBasis,
-    PrivacyAction,
     PrivacyRequestView,
     RequestChannel,
     RequestType,
@@ -25,26 +20,18 @@ from contracts.privacy import (
     SubmitPrivacyRequest,
     VerifyPrivacyRequest,
 )
-from privacy.app import create_service as create_privacy
-from privacy.settings import PrivacySettings
 from servicekit.errors import RemoteCallError
-from servicekit.messages import MessageContext
-from servicekit.receipts import ReceiptSigner, generate_signing_key
 from servicekit.service import Service
+from support.privacy_owners import (
+    FakeOwner,
+    TaskCommand,
+    ask_privacy,
+    privacy_service,
+)
 from support.services import fresh_namespace, running
 from support.waiting import eventually
 
 OWNER = "gamma"
-SIGNER = ReceiptSigner.from_secret(generate_signing_key())
-NOTES = DataCategory(
-    name="notes",
-    description="Notes about a person.",
-    fields=["email"],
-    purpose="Testing requests about oneself.",
-    legal_basis=LegalBasis.CONTRACT,
-    retention="Until erased.",
-    actions=list(PrivacyAction),
-)
 
 
 @dataclass
@@ -52,49 +39,32 @@ class SelfService:
     """The privacy service mailing to the sink, and `gamma`, a data owner keeping its tasks."""
 
     privacy: Service
-    owner: Service
-    tasks: list[BaseModel]
+    owner: FakeOwner
 
-    async def ask(self, query: BaseModel) -> PrivacyRequestView:
+    @property
+    def tasks(self) -> list[TaskCommand]:
+        """The task commands gamma received."""
+        return self.owner.commands
+
+    async def ask(self, query: Contract) -> PrivacyRequestView:
         """A request/reply call to the privacy service."""
-        return await self.owner.bus.request(
-            query,  # type: ignore[arg-type]
-            to="privacy",
-            reply=PrivacyRequestView,
-            timeout=10,
-        )
+        view: PrivacyRequestView = await ask_privacy(self.owner.service, query)
+        return view
 
 
 @pytest.fixture
 async def self_service(
     amqp_url: str, mongo_url: str, mail_sink: MailSink, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[SelfService]:
-    """Privacy (its SMTP settings aimed at the sink) with `gamma` registered."""
+    """Privacy (its SMTP settings aimed at the sink, no ledger key) with `gamma` registered."""
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(mail_sink.smtp_port))
     async with fresh_namespace(amqp_url, mongo_url, ["privacy", OWNER]) as base:
-        privacy = create_privacy(PrivacySettings.model_validate(base.model_dump()))
-        owner = Service.create(OWNER, base, stateless=True)
-        tasks: list[BaseModel] = []
-
-        async def keep(command: ExportSubject, _context: MessageContext) -> None:
-            tasks.append(command)
-
-        owner.router.on(ExportSubject, keep)
-        async with running(privacy, owner):
-            await owner.bus.publish(
-                InventoryAnnounced(
-                    service=OWNER,
-                    categories=[NOTES],
-                    receipt_public_key=SIGNER.public_key,
-                    receipt_key_id=SIGNER.key_id,
-                )
-            )
-            await eventually(
-                lambda: privacy.db["inventory_registry"].find_one({"_id": OWNER}),
-                what="gamma registered",
-            )
-            yield SelfService(privacy, owner, tasks)
+        privacy = privacy_service(base, blind_index_key=None)
+        owner = FakeOwner.create(OWNER, base)
+        async with running(privacy, owner.service):
+            await owner.register(privacy.db)
+            yield SelfService(privacy, owner)
 
 
 def _about_oneself(email: str) -> SubmitPrivacyRequest:
