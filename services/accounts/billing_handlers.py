@@ -49,7 +49,6 @@ def make_ledger(service: Service, settings: AccountsSettings) -> Ledger:
         service.db,
         service.bus,
         low_balance_thresholds=settings.low_balance_thresholds,
-        on_outbox=service.outbox.kick,
     )
 
 

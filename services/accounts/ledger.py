@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -57,10 +57,6 @@ class LedgerBusy(Exception):
     """The entry cannot be settled right now (contention, or a debit still pending): retry."""
 
 
-def _nothing() -> None:
-    return None
-
-
 def _same_currency(balance: Document, currency: str) -> None:
     if balance["currency"] != currency:
         raise ServiceError(
@@ -78,13 +74,11 @@ class Ledger:
         *,
         low_balance_thresholds: Sequence[int],
         prune_every: int = PRUNE_EVERY,
-        on_outbox: Callable[[], None] = _nothing,
     ) -> None:
         self.db = db
         self.bus = bus
         self.low_balance = LowBalanceWatch(db, low_balance_thresholds)
         self.prune_every = prune_every
-        self.on_outbox = on_outbox
 
     async def open_balance(self, partner_id: str, currency: str, now: datetime) -> BalanceView:
         """Open the partner's balance at zero in its currency; idempotent, never changes it."""
@@ -249,7 +243,6 @@ class Ledger:
             await self.db[LEDGER].insert_one(with_outbox(entry, self._outgoing(event, entry)))
         except DuplicateKeyError:
             return await self._again(entry, now)
-        self.on_outbox()
         return ls.entry_view(entry)
 
     async def _settle(self, entry: Document, now: datetime, *, epoch: int | None) -> LedgerEntry:
@@ -298,15 +291,11 @@ class Ledger:
             },
             self._outgoing(event, entry),
         )
-        written = await self.db[LEDGER].update_one(
+        await self.db[LEDGER].update_one(
             {"_id": entry["_id"], "status": EntryStatus.PENDING.value}, update
         )
-        if written.modified_count:
-            self.on_outbox()
-        if outcome is EntryStatus.APPLIED and await self.low_balance.check(
-            balance, lambda low: self._outgoing(low, entry)
-        ):
-            self.on_outbox()
+        if outcome is EntryStatus.APPLIED:
+            await self.low_balance.check(balance, lambda low: self._outgoing(low, entry))
         if fresh and len(balance.get(OUTCOMES, [])) % self.prune_every == 0:
             await ls.prune_outcomes(self.db, entry["partner_id"])
         return ls.entry_view(entry, outcome)

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import combinations
 from typing import Any
 
 from contracts.privacy import SubjectRef
@@ -49,6 +48,8 @@ SEALED = {store.API_REQUESTS: ("ip", "user_agent"), store.TECHNICAL: ("email", "
 """The sealed personal fields of each collection."""
 BLIND_KINDS = ("ip", "email")
 """Identifiers stored only as a blind index (of that kind)."""
+DELETE_PAGE = 1000
+"""Records an erasure deletes per `delete_many` (by `_id`)."""
 
 
 def key_of_address(kind: str, blind_index: str) -> str:
@@ -122,16 +123,18 @@ class SubjectLogs:
         self.collection = collection
 
     async def count(self, subject: Subject) -> int:
-        """How many records match any of the subject's identifiers, each counted once
-        (inclusion-exclusion over conjunctions of the equality filters: no `$or`)."""
-        criteria = subject.criteria(self.collection)
-        total = 0
-        for size in range(1, len(criteria) + 1):
-            for chosen in combinations(criteria, size):
-                both = {field: value for one in chosen for field, value in one.items()}
-                matched = await self.db[self.collection].count_documents(both)
-                total += matched if size % 2 else -matched
-        return total
+        """How many records match any of the subject's identifiers, each counted once (the
+        union of their ids: no `$or`, and no `count_documents`, whose `$group` reads the
+        whole collection on nx-27017)."""
+        found: set[str] = set()
+        for criterion in subject.criteria(self.collection):
+            found |= await self._ids(criterion)
+        return len(found)
+
+    async def _ids(self, criterion: Doc, limit: int = 0) -> set[str]:
+        """The ids of the records that match one equality filter (at most `limit`; 0: all)."""
+        matching = self.db[self.collection].find(criterion, {"_id": 1}).limit(limit)
+        return {record["_id"] async for record in matching}
 
     async def records(self, subject: Subject) -> list[Doc]:
         """The records that match any of the subject's identifiers, each once, by `_id`."""
@@ -157,10 +160,24 @@ class SubjectLogs:
         return keys
 
     async def delete(self, subject: Subject) -> int:
-        """Delete every record that matches one of the subject's identifiers; how many."""
+        """Delete every record that matches one of the subject's identifiers; how many.
+
+        The records are found through the identifier's index and deleted by `_id`, a page at
+        a time: nx-27017 serves a delete's filter on any other field by reading the whole
+        collection (0002), so `delete_many(criterion)` grew with the logs, not the subject."""
         deleted = 0
         for criterion in subject.criteria(self.collection):
-            deleted += (await self.db[self.collection].delete_many(criterion)).deleted_count
+            deleted += await self._delete_matching(criterion)
+        return deleted
+
+    async def _delete_matching(self, criterion: Doc) -> int:
+        records = self.db[self.collection]
+        deleted = 0
+        while page := await self._ids(criterion, DELETE_PAGE):
+            removed = (await records.delete_many({"_id": {"$in": sorted(page)}})).deleted_count
+            if not removed:
+                break  # another writer (a retention sweep) took them meanwhile
+            deleted += removed
         return deleted
 
 

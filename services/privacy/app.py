@@ -57,7 +57,7 @@ def create_service(settings: PrivacySettings, clock: Clock = utcnow) -> Service:
     service.router.answer(RerunPrivacyTask, decisions.rerun)
     service.router.answer(GetPrivacyRequest, handlers.get)
     service.router.answer(ListPrivacyRequests, handlers.list)
-    service.router.on(PrivacyTaskCompleted, handlers.task_completed)
+    service.router.on(PrivacyTaskCompleted, handlers.task_completed, idempotent=True)
     service.router.on(InventoryAnnounced, handlers.inventory_announced)
     service.router.answer(ReapplyErasures, reapply.start)
     service.router.answer(GetReapplyRun, reapply.get)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -107,13 +107,32 @@ async def append(
     request_id: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> int:
-    """Append one entry (once per `key`); its seq.
+    """Append one entry (once per `key`); its seq."""
+    seqs = await append_all(
+        db, [entry(kind, key=key, now=now, request_id=request_id, detail=detail)]
+    )
+    return seqs[0]
+
+
+async def append_all(db: Db, entries: Sequence[Pending]) -> list[int]:
+    """Append entries, in order, each once per `key`; their seqs.
 
     Appends of one process are written together (group commit): whoever holds the writer's
     lock writes every entry waiting, chained in memory, in one `insert_many`, so concurrent
     handlers do not race each other for the head of the chain."""
-    pending = Pending(kind, key, to_millisecond(now), request_id, dict(detail or {}))
-    return await _writer_for(db).append(pending)
+    return await _writer_for(db).append(list(entries))
+
+
+def entry(
+    kind: AuditKind,
+    *,
+    key: str,
+    now: datetime,
+    request_id: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> Pending:
+    """An entry to append."""
+    return Pending(kind, key, to_millisecond(now), request_id, dict(detail or {}))
 
 
 @dataclass(frozen=True)
@@ -150,18 +169,21 @@ class _Writer:
         self.waiting: list[tuple[Pending, asyncio.Future[int]]] = []
         self.head: Mapping[str, Any] | None = None
 
-    async def append(self, pending: Pending) -> int:
-        future: asyncio.Future[int] = self.loop.create_future()
-        self.waiting.append((pending, future))
+    async def append(self, entries: list[Pending]) -> list[int]:
+        futures: list[asyncio.Future[int]] = []
+        for pending in entries:
+            future: asyncio.Future[int] = self.loop.create_future()
+            self.waiting.append((pending, future))
+            futures.append(future)
         async with self.lock:
-            if not future.done():
+            if not all(future.done() for future in futures):
                 batch, self.waiting = self.waiting, []
                 await self._write_all(batch)
-        return await future
+        return [await future for future in futures]
 
     async def _write_all(self, batch: list[tuple[Pending, asyncio.Future[int]]]) -> None:
         try:
-            seqs = await self._write(batch)
+            seqs = await self._write([pending for pending, _ in batch])
         except Exception as failure:
             for _, future in batch:
                 if not future.done():
@@ -170,29 +192,32 @@ class _Writer:
         for pending, future in batch:
             future.set_result(seqs[pending.key])
 
-    async def _write(self, batch: list[tuple[Pending, asyncio.Future[int]]]) -> dict[str, int]:
-        """Each entry's seq: of its earlier record when its key is known, else new ones in
-        one ordered `insert_many`; a seq taken meanwhile (another replica) re-reads the head
-        and tries again."""
+    async def _write(self, batch: list[Pending]) -> dict[str, int]:
+        """Each entry's seq. The entries are chained from the known head and inserted in one
+        ordered `insert_many`; when that collides (a key recorded before, or a seq another
+        replica took meanwhile) the recorded keys and the head are read again and the rest is
+        tried again."""
         entries = self.db[AUDIT]
-        keys = list(dict.fromkeys(pending.key for pending, _ in batch))
+        fresh = list({pending.key: pending for pending in batch}.values())
+        known: dict[str, int] = {}
         for _ in range(APPEND_ATTEMPTS):
-            known = {
-                doc["key"]: int(doc["_id"])
-                async for doc in entries.find({"key": {"$in": keys}}, {"key": 1})
-            }
-            fresh = [p for p, _ in batch if p.key not in known]
-            new = self._chain(list({p.key: p for p in fresh}.values()), await self._head())
+            new = self._chain(fresh, await self._head())
             if not new:
                 return known
             try:
                 await entries.insert_many(new, ordered=True)
             except (DuplicateKeyError, BulkWriteError):
                 self.head = None
+                keys = [pending.key for pending in batch]
+                known = {
+                    doc["key"]: int(doc["_id"])
+                    async for doc in entries.find({"key": {"$in": keys}}, {"key": 1})
+                }
+                fresh = [pending for pending in fresh if pending.key not in known]
                 continue
             self.head = new[-1]
             return {**known, **{entry["key"]: int(entry["_id"]) for entry in new}}
-        raise AuditContention(f"could not append {len(keys)} entries")
+        raise AuditContention(f"could not append {len(batch)} entries")
 
     async def _head(self) -> Mapping[str, Any] | None:
         if self.head is None:

@@ -43,8 +43,9 @@ class PrivacyHandlers:
             await self._refuse(result, receipt)
             return
         await self._audit_receipt(AuditKind.RECEIPT_ACCEPTED, result, receipt)
-        if await results.record(self.db, result, receipt.receipt_id):
-            await results.close(self.desk, result.request_id)
+        recorded = await results.record(self.db, result, receipt.receipt_id)
+        if recorded is not None:
+            await results.close(self.desk, result.request_id, recorded)
 
     async def _refuse(self, result: PrivacyTaskCompleted, receipt: CheckedReceipt) -> None:
         """The task stays open with a clear error; the refusal is audited."""

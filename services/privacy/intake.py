@@ -25,7 +25,7 @@ from contracts.privacy import (
 from privacy import audit, lifecycle, results, store, verification
 from privacy.audit import AuditKind
 from privacy.erasure_events import ledger_blind_index
-from privacy.requests import Desk
+from privacy.requests import Desk, step_entries
 from privacy.restriction_events import BROADCAST_TYPES, broadcast_blind_index
 from privacy.verification import CodeOutcome
 from servicekit.errors import ServiceError
@@ -125,8 +125,7 @@ class Intake:
         self, document: dict[str, Any], request: SubmitPrivacyRequest, steps: list[RequestStatus]
     ) -> None:
         now = document["created_at"]
-        await audit.append(
-            self.desk.db,
+        created = audit.entry(
             AuditKind.REQUEST_CREATED,
             key=f"created:{document['_id']}",
             now=now,
@@ -137,9 +136,9 @@ class Intake:
                 "services": sorted(document["tasks"]),
             },
         )
-        await self.desk.record_steps(
-            document, RequestStatus.RECEIVED.value, steps, now, by=ATTESTED.get(request.channel)
-        )
+        by = ATTESTED.get(request.channel)
+        moved = step_entries(document, RequestStatus.RECEIVED.value, steps, now, by=by)
+        await audit.append_all(self.desk.db, [created, *moved])
 
     async def _send_code(self, document: dict[str, Any]) -> None:
         try:

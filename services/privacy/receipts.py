@@ -82,10 +82,21 @@ async def register_key(db: Db, event: InventoryAnnounced, now: datetime) -> str 
     return key_id
 
 
+_KNOWN_KEYS: dict[tuple[str, str], str] = {}
+"""Public keys already read, by (database, key id): a registered key never changes."""
+
+
 async def public_key(db: Db, service: str, key_id: str) -> str | None:
     """The public key a service announced under this id, if it did."""
-    document = await db[RECEIPT_KEYS].find_one({"_id": f"{service}/{key_id}"})
-    return str(document["public_key"]) if document else None
+    slot = (db.name, f"{service}/{key_id}")
+    known = _KNOWN_KEYS.get(slot)
+    if known is not None:
+        return known
+    document = await db[RECEIPT_KEYS].find_one({"_id": slot[1]})
+    if document is None:
+        return None
+    key = _KNOWN_KEYS[slot] = str(document["public_key"])
+    return key
 
 
 async def verdict_on(

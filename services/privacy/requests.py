@@ -156,32 +156,58 @@ class Desk:
         reason: str | None = None,
     ) -> None:
         """Each state change in the audit trail, and each task sent on entering in progress."""
-        for step in steps:
-            detail = {"from": was, "to": step.value, "by": by, "reason": reason}
-            await audit.append(
-                self.db,
+        await audit.append_all(
+            self.db, step_entries(request, was, steps, now, by=by, reason=reason)
+        )
+
+    async def record_tasks_sent(
+        self, request: Mapping[str, Any], tasks: Mapping[str, Mapping[str, Any]], now: datetime
+    ) -> None:
+        """Each task's first send (of its run) in the audit trail."""
+        await audit.append_all(self.db, tasks_sent_entries(request, tasks, now))
+
+
+def step_entries(
+    request: Mapping[str, Any],
+    was: str,
+    steps: Sequence[RequestStatus],
+    now: datetime,
+    *,
+    by: str | None = None,
+    reason: str | None = None,
+) -> list[audit.Pending]:
+    """The audit entries of a request's state changes, and of the tasks it sends on entering
+    in progress."""
+    entries = []
+    for step in steps:
+        detail = {"from": was, "to": step.value, "by": by, "reason": reason}
+        entries.append(
+            audit.entry(
                 AuditKind.STATUS_CHANGED,
                 key=f"status:{request['_id']}:{new_id('st')}",
                 now=now,
                 request_id=request["_id"],
                 detail={k: v for k, v in detail.items() if v is not None},
             )
-            was = step.value
-        if RequestStatus.IN_PROGRESS in steps:
-            await self.record_tasks_sent(request, request.get("tasks", {}), now)
+        )
+        was = step.value
+    if RequestStatus.IN_PROGRESS in steps:
+        entries += tasks_sent_entries(request, request.get("tasks", {}), now)
+    return entries
 
-    async def record_tasks_sent(
-        self, request: Mapping[str, Any], tasks: Mapping[str, Mapping[str, Any]], now: datetime
-    ) -> None:
-        """Each task's first send (of its run) in the audit trail."""
-        for service, task in sorted(tasks.items()):
-            if task["status"] != TaskStatus.IN_PROGRESS.value:
-                continue
-            await audit.append(
-                self.db,
-                AuditKind.TASK_SENT,
-                key=f"sent:{task['task_id']}",
-                now=now,
-                request_id=request["_id"],
-                detail={"service": service, "task_id": task["task_id"], "action": task["action"]},
-            )
+
+def tasks_sent_entries(
+    request: Mapping[str, Any], tasks: Mapping[str, Mapping[str, Any]], now: datetime
+) -> list[audit.Pending]:
+    """The audit entries of each task's first send (of its run)."""
+    return [
+        audit.entry(
+            AuditKind.TASK_SENT,
+            key=f"sent:{task['task_id']}",
+            now=now,
+            request_id=request["_id"],
+            detail={"service": service, "task_id": task["task_id"], "action": task["action"]},
+        )
+        for service, task in sorted(tasks.items())
+        if task["status"] == TaskStatus.IN_PROGRESS.value
+    ]

@@ -7,6 +7,7 @@ task had been given up still counts, and the request's final state is worked out
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -53,9 +54,9 @@ async def mark_refused(db: Db, result: PrivacyTaskCompleted, reason: str) -> Non
     )
 
 
-async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> bool:
-    """Record a verified result as its task's result (and keep its export); whether it
-    answered a task of the request as it now is."""
+async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> dict[str, Any] | None:
+    """Record a verified result as its task's result (and keep its export); the request as it
+    now is, or None when the result answers no task of the request as it now is."""
     status = TaskStatus.COMPLETED if result.succeeded else TaskStatus.FAILED
     task = f"tasks.{result.service}"
     recorded: dict[str, Any] = {
@@ -66,13 +67,14 @@ async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> bool:
     }
     if result.error is not None:
         recorded[f"{task}.error"] = result.error
-    updated = await db[store.REQUESTS].update_one(
+    updated = await db[store.REQUESTS].find_one_and_update(
         {
             "_id": result.request_id,
             f"{task}.task_id": result.task_id,
             "status": {"$in": [s.value for s in ANSWERABLE]},
         },
         {"$set": recorded},
+        return_document=ReturnDocument.AFTER,
     )
     if result.export is not None:
         await db[store.EXPORTS].update_one(
@@ -86,13 +88,17 @@ async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> bool:
             },
             upsert=True,
         )
-    return updated.matched_count == 1
+    return updated
 
 
-async def close(desk: Desk, request_id: str) -> RequestStatus | None:
+async def close(
+    desk: Desk, request_id: str, document: Mapping[str, Any] | None = None
+) -> RequestStatus | None:
     """Close the request once no task is open; its new final state, or None (still open, or
-    already in that state)."""
-    document = await desk.requests.find_one({"_id": request_id})
+    already in that state). `document` is the request as just written, when the caller has
+    it."""
+    if document is None:
+        document = await desk.requests.find_one({"_id": request_id})
     if document is None:
         log.warning("task_result_for_unknown_request", request_id=request_id)
         return None

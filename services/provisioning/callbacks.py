@@ -95,7 +95,6 @@ class CallbackReceiver:
         db: Db,
         secret: str | None,
         outgoing: Callable[[Contract], Outgoing],
-        published: Callable[[], None],
         clock: Callable[[], datetime] = utcnow,
         erasures: ErasureRegister | None = None,
     ) -> None:
@@ -104,7 +103,6 @@ class CallbackReceiver:
         self.erasures = erasures
         self.webhook = Webhook(secret) if secret else None
         self.outgoing = outgoing
-        self.published = published
         self.clock = clock
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> str:
@@ -160,7 +158,6 @@ class CallbackReceiver:
             await self.collection.insert_one(with_outbox(document, *messages))
         except DuplicateKeyError:
             return False
-        self.published()
         return True
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -215,7 +212,6 @@ def register(
         db=service.db,
         secret=secret.get_secret_value() if secret is not None else None,
         outgoing=service.bus.outgoing,
-        published=service.outbox.kick,
         clock=clock,
         erasures=ErasureRegister(service.db, blind) if blind is not None else None,
     )

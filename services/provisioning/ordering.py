@@ -44,14 +44,13 @@ def register(service: Service, settings: ProvisioningSettings, webhooks: Webhook
         return
     vault = Vault.from_settings(service.db, encryption)
     provider = provider_from_settings(settings)
-    purchases = Purchases(service.db, service.bus, vault, service.outbox.kick)
+    purchases = Purchases(service.db, service.bus, vault)
     flow = PurchaseFlow(
         db=service.db,
         bus=service.bus,
         vault=vault,
         provider=provider,
         webhooks=webhooks,
-        kick=service.outbox.kick,
     )
     for collection in (ORDERS, ESIMS):
         if collection not in service.outbox.collections:

@@ -17,7 +17,6 @@ order.failed), idempotently on the purchase id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -72,14 +71,12 @@ class PurchaseFlow:
         vault: Vault,
         provider: NetworkProvider,
         webhooks: Webhooks | None,
-        kick: Callable[[], None],
     ) -> None:
         self.db = db
         self.bus = bus
         self.vault = vault
         self.provider = provider
         self.webhooks = webhooks
-        self.kick = kick
 
     async def on_debited(self, event: BalanceDebited, context: MessageContext) -> None:
         """The funds are reserved: ask the provider (again, if a crash interrupted it)."""
@@ -263,8 +260,6 @@ class PurchaseFlow:
             return_document=ReturnDocument.AFTER,
         )
         if moved is not None:
-            if outgoing:
-                self.kick()
             return moved
         current = await self._find(purchase["_id"])  # a concurrent copy moved it first
         assert current is not None  # purchases are deleted only after seven years

@@ -12,8 +12,6 @@ other terms is refused (`idempotency_conflict`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from pymongo.errors import DuplicateKeyError
 
 from contracts.accounts import Actor, Scope
@@ -80,11 +78,10 @@ READ_ONE = (Scope.ORDERS_READ, Scope.ORDERS_WRITE)
 class Purchases:
     """The order and top-up handlers that answer requests."""
 
-    def __init__(self, db: Db, bus: Bus, vault: Vault, kick: Any) -> None:
+    def __init__(self, db: Db, bus: Bus, vault: Vault) -> None:
         self.db = db
         self.bus = bus
         self.vault = vault
-        self.kick = kick
 
     async def create_order(self, query: CreateOrder, _context: MessageContext) -> OrderView:
         """Store a new order and its debit; or answer the original one of this key."""
@@ -249,7 +246,6 @@ class Purchases:
             if replayed is None:
                 raise
             return replayed
-        self.kick()
         return document
 
 

@@ -221,7 +221,6 @@ class DeliveryWorker:
         )
         if disabled is not None:
             log.info("webhook_endpoint_disabled", endpoint_id=endpoint["_id"])
-            self.service.outbox.kick()
 
 
 _NOT_SENT = ("endpoint_deleted", "endpoint_disabled")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 
 import aio_pika
@@ -59,7 +58,6 @@ class Consumer:
         prefetch: int,
         delivery_limit: int,
         retry_delays_ms: list[int],
-        on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         self.bus = bus
         self.router = router
@@ -67,7 +65,6 @@ class Consumer:
         self.prefetch = prefetch
         self.delivery_limit = delivery_limit
         self.retry_delays_ms = retry_delays_ms
-        self.on_committed = on_committed
         self.queue_name = bus.topology.service_queue(bus.service)
         self.broadcast_group = bus.topology.broadcast_group(bus.service)
         self.instance = secrets.token_hex(6)
@@ -146,8 +143,9 @@ class Consumer:
         bind_correlation_id(
             context.correlation_id, message_id=context.message_id, message_type=message_type
         )
+        inbox = None if route.idempotent else self.inbox
         try:
-            if self.inbox is not None and await self.inbox.seen(context.message_id):
+            if inbox is not None and await inbox.seen(context.message_id):
                 MESSAGES_CONSUMED.labels(self.bus.service, message_type, "duplicate").inc()
                 await message.ack()
                 return
@@ -156,15 +154,14 @@ class Consumer:
             HANDLER_SECONDS.labels(self.bus.service, message_type).observe(
                 time.perf_counter() - started
             )
-            if self.inbox is not None:
-                await self.inbox.record(context.message_id, message_type)
+            if inbox is not None:
+                await inbox.record(context.message_id, message_type)
         except Exception as failure:
             await self._retry_or_dead_letter(message, attempt, failure)
             return
         await message.ack()
         MESSAGES_CONSUMED.labels(self.bus.service, message_type, "handled").inc()
         log.debug("message_handled")
-        self.on_committed()
 
     async def _retry_or_dead_letter(
         self, message: AbstractIncomingMessage, attempt: int, failure: Exception
@@ -252,7 +249,6 @@ class Consumer:
             # Not mandatory: RabbitMQ returns mandatory publishes to direct reply-to.
             await self.bus.publish_raw("", message.reply_to, outgoing, mandatory=False)
         await message.ack()
-        self.on_committed()
 
     async def _call(
         self, model: type[Contract], handler: Any, message: AbstractIncomingMessage

@@ -220,6 +220,6 @@ def join_erasure_ledger(
         except DuplicateKeyError:
             return
 
-    router.on(SubjectErased, remember)
-    router.on(ReapplyErasure, reapply)
+    router.on(SubjectErased, remember, idempotent=True)
+    router.on(ReapplyErasure, reapply, idempotent=True)
     return register

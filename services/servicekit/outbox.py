@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import structlog
+from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from servicekit.bus import Bus
@@ -52,8 +53,60 @@ def add_outbox(update: dict[str, Any], *messages: Outgoing) -> dict[str, Any]:
     return merged
 
 
+class OutboxWrites(monitoring.CommandListener):
+    """Watches a store client's commands for writes that leave outbox messages pending, and
+    names their collection to the relay once the server has acknowledged them.
+
+    This is how the relay learns of every outbox write at once, without each writer having to
+    tell it: an insert of a document, an update or a find-and-modify that sets `PENDING` to 1.
+    Writes made elsewhere (another replica, before a restart) are found by the relay's poll.
+    """
+
+    def __init__(self) -> None:
+        self.on_write: Callable[[str], None] = lambda _collection: None
+        self._in_flight: dict[int, str] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        """Remember a command that leaves messages pending, until it succeeds."""
+        collection = pending_write_collection(event.command_name, event.command)
+        if collection is not None:
+            self._in_flight[event.request_id] = collection
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        """The write is acknowledged: its messages can be published."""
+        collection = self._in_flight.pop(event.request_id, None)
+        if collection is not None:
+            self.on_write(collection)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        """Nothing was written."""
+        self._in_flight.pop(event.request_id, None)
+
+
+def pending_write_collection(name: str, command: Mapping[str, Any]) -> str | None:
+    """The collection a command writes pending outbox messages to, or None."""
+    if name == "insert":
+        documents = command.get("documents", ())
+        return command["insert"] if any(d.get(PENDING) == 1 for d in documents) else None
+    if name == "update":
+        updates = [u.get("u") for u in command.get("updates", ())]
+        return command["update"] if any(_sets_pending(u) for u in updates) else None
+    if name == "findAndModify":
+        return command["findAndModify"] if _sets_pending(command.get("update")) else None
+    return None
+
+
+def _sets_pending(update: Any) -> bool:
+    return isinstance(update, Mapping) and update.get("$set", {}).get(PENDING) == 1
+
+
 class OutboxRelay:
-    """Publishes pending outbox messages of the given collections, then removes them."""
+    """Publishes pending outbox messages of the given collections, then removes them.
+
+    It drains a collection as soon as `kick(collection)` names it (`OutboxWrites` does, for
+    every outbox write of the service's client), every collection after a bare `kick()`, and
+    every collection every `poll_seconds` in case a write happened where it could not see it.
+    """
 
     def __init__(
         self,
@@ -70,6 +123,8 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self._wake = asyncio.Event()
+        self._due: set[str] = set()
+        self._everything = False
         self._backlog_due = 0.0
 
     async def create_indexes(self) -> None:
@@ -77,8 +132,14 @@ class OutboxRelay:
         for name in self.collections:
             await self.db[name].create_index(PENDING)
 
-    def kick(self) -> None:
-        """Publish soon: something was just written to an outbox."""
+    def kick(self, collection: str | None = None) -> None:
+        """Publish soon what was just written to `collection`'s outbox (None: to any)."""
+        if collection is None:
+            self._everything = True
+        elif collection in self.collections:
+            self._due.add(collection)
+        else:
+            return
         self._wake.set()
 
     async def run(self) -> None:
@@ -86,42 +147,70 @@ class OutboxRelay:
         failures = 0
         while True:
             backoff = self.poll_seconds * 2 ** min(failures, 5)
+            woken = False
             # Not wait_for: on Python 3.11 it swallows a cancel that lands as the wake-up
             # fires, and the relay then outlives the service's shutdown.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(backoff):
                     await self._wake.wait()
+                    woken = True
             self._wake.clear()
+            due = self._take_due(everything=not woken or failures > 0)
             try:
-                while await self.drain_once() > 0:
-                    pass
+                while due:
+                    due = await self.drain(due)
                 failures = 0
             except Exception as failure:
                 failures += 1
                 log.warning("outbox_relay_failed", error=repr(failure), failures=failures)
+            await self._refresh_backlog()
 
-    async def drain_once(self) -> int:
-        """Publish one batch of pending messages from each collection; the number published."""
-        published = 0
-        for name in self.collections:
-            collection = self.db[name]
-            async for document in collection.find({PENDING: 1}, {OUTBOX: 1}).limit(self.batch):
-                entries = document.get(OUTBOX, [])
+    def _take_due(self, *, everything: bool) -> list[str]:
+        if everything or self._everything:
+            due = list(self.collections)
+        else:
+            due = [name for name in self.collections if name in self._due]
+        self._due.clear()
+        self._everything = False
+        return due
+
+    async def drain(self, collections: Iterable[str]) -> list[str]:
+        """Publish one batch from each collection; those that may hold more."""
+        more = []
+        for name in collections:
+            if await self._drain_collection(name) >= self.batch:
+                more.append(name)
+        return more
+
+    async def _drain_collection(self, name: str) -> int:
+        """Publish the pending messages of up to `batch` documents; how many documents."""
+        collection = self.db[name]
+        documents = 0
+        async for document in collection.find({PENDING: 1}, {OUTBOX: 1}).limit(self.batch):
+            documents += 1
+            entries = document.get(OUTBOX, [])
+            if entries:
+                await self.bus.publish_many([Outgoing.from_document(e) for e in entries])
+            # One write when nothing was appended meanwhile (the relay alone shortens the
+            # array, so an unchanged size means unchanged); else only what was published goes.
+            cleared = await collection.update_one(
+                {"_id": document["_id"], OUTBOX: {"$size": len(entries)}},
+                {"$set": {OUTBOX: [], PENDING: 0}},
+            )
+            if cleared.matched_count == 0:
                 if entries:
-                    await self.bus.publish_many([Outgoing.from_document(e) for e in entries])
                     await collection.update_one(
                         {"_id": document["_id"]}, {"$pullAll": {OUTBOX: entries}}
                     )
-                    published += len(entries)
-                await collection.update_one(
-                    {"_id": document["_id"], OUTBOX: {"$size": 0}}, {"$set": {PENDING: 0}}
-                )
+                self.kick(name)
+        return documents
+
+    async def _refresh_backlog(self) -> None:
         if time.monotonic() >= self._backlog_due:
             # Counting costs a query per collection, and more on big collections (nx-27017
             # counts in Python): on a timer, never per drain.
             OUTBOX_BACKLOG.labels(self.bus.service).set(await self.backlog())
             self._backlog_due = time.monotonic() + BACKLOG_EVERY_SECONDS
-        return published
 
     async def backlog(self) -> int:
         """How many documents hold unpublished messages."""

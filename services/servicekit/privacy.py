@@ -276,11 +276,12 @@ def join_privacy(
     async def announce(_event: InventoryRequested, _context: MessageContext) -> None:
         await bus.publish(inventory_announcement(service, inventory, signer, identifiers))
 
-    router.on(LocateSubject, locate)
-    router.on(ExportSubject, export)
-    router.on(EraseSubject, erase)
-    router.on(RestrictSubject, restrict)
-    router.on(RectifySubject, rectify)
+    # A task is done once per task id (its kept receipt answers any later copy): no inbox.
+    router.on(LocateSubject, locate, idempotent=True)
+    router.on(ExportSubject, export, idempotent=True)
+    router.on(EraseSubject, erase, idempotent=True)
+    router.on(RestrictSubject, restrict, idempotent=True)
+    router.on(RectifySubject, rectify, idempotent=True)
     router.on(InventoryRequested, announce)
     join_erasure_ledger(
         router=router, service=service, handler=handler, db=db, bus=bus, relay=relay

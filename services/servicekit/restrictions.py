@@ -221,4 +221,4 @@ def join_restriction_register(router: Router, register: RestrictionRegister) -> 
     async def remember(event: SubjectRestrictionChanged, _context: MessageContext) -> None:
         await register.remember(event)
 
-    router.on(SubjectRestrictionChanged, remember)
+    router.on(SubjectRestrictionChanged, remember, idempotent=True)

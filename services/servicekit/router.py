@@ -22,6 +22,8 @@ class Route:
 
     model: type[Contract]
     handler: Handler
+    idempotent: bool = False
+    """The handler's effects are idempotent by themselves, so the inbox is not consulted."""
 
 
 @dataclass
@@ -34,13 +36,24 @@ class Router:
     broadcasts: dict[str, Route] = field(default_factory=dict)
     gap_listeners: list[GapListener] = field(default_factory=list)
 
-    def on(self, model: type[M], handler: Callable[[M, MessageContext], Awaitable[None]]) -> None:
-        """Handle a command or event: at least once, acknowledged after its effects commit."""
+    def on(
+        self,
+        model: type[M],
+        handler: Callable[[M, MessageContext], Awaitable[None]],
+        *,
+        idempotent: bool = False,
+    ) -> None:
+        """Handle a command or event: at least once, acknowledged after its effects commit.
+
+        Each message is handled once per message id through the inbox, unless the handler
+        says it is `idempotent`: its effects are keyed by a business key (an insert under a
+        unique id, a conditional update), so a second delivery changes nothing by itself and
+        the inbox's read and write would only cost two round trips to the store."""
         if model.TYPE in self.routes:
             raise ValueError(f"{model.TYPE} already has a handler")
         if model.KIND not in ("command", "event"):
             raise ValueError(f"{model.TYPE} is a {model.KIND}; `on` takes commands and events")
-        self.routes[model.TYPE] = Route(model, handler)
+        self.routes[model.TYPE] = Route(model, handler, idempotent)
 
     def answer(self, model: type[M], handler: Callable[[M, MessageContext], Awaitable[R]]) -> None:
         """Answer a request/reply call (a query, or a command that needs an answer)."""

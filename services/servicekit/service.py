@@ -23,7 +23,7 @@ from servicekit.http import READINESS, SERVICE_NAME, add_ops_routes, observe
 from servicekit.inbox import Inbox
 from servicekit.keyring import EncryptionSettings, OptionalSealingKeys
 from servicekit.logshipping import LogShipper, shipper_for
-from servicekit.outbox import OutboxRelay
+from servicekit.outbox import OutboxRelay, OutboxWrites
 from servicekit.privacy import (
     PrivacyHandler,
     inventory_announcement,
@@ -75,10 +75,16 @@ class Service:
         bus = Bus(url=settings.amqp_url, topology=Topology(settings.bus_namespace), service=name)
         if stateless:
             return cls(name=name, settings=settings, bus=bus, store=None, relay=None)
-        store = Store(url=settings.mongo_url, database=settings.database_name(name))
+        outbox_writes = OutboxWrites()
+        store = Store(
+            url=settings.mongo_url,
+            database=settings.database_name(name),
+            listeners=[outbox_writes],
+        )
         relay = OutboxRelay(
             db=store.db, collections=[], bus=bus, poll_seconds=settings.outbox_poll_seconds
         )
+        outbox_writes.on_write = relay.kick
         return cls(name=name, settings=settings, bus=bus, store=store, relay=relay)
 
     @property
@@ -169,7 +175,6 @@ class Service:
             prefetch=self.settings.prefetch,
             delivery_limit=self.settings.delivery_limit,
             retry_delays_ms=self.settings.retry_delays_ms,
-            on_committed=relay.kick if relay is not None else lambda: None,
         )
         await consumer.start()
         shipper = self.log_shipper = shipper_for(self.name, self.bus, self.settings)

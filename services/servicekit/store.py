@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 Document = dict[str, Any]
@@ -13,9 +14,15 @@ Document = dict[str, Any]
 class Store:
     """A service's database on a shared client; timezone-aware datetimes throughout."""
 
-    def __init__(self, *, url: str, database: str) -> None:
+    def __init__(
+        self, *, url: str, database: str, listeners: Sequence[monitoring.CommandListener] = ()
+    ) -> None:
         self.client: AsyncMongoClient[Document] = AsyncMongoClient(
-            url, tz_aware=True, serverSelectionTimeoutMS=5000, appname=database
+            url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=5000,
+            appname=database,
+            event_listeners=list(listeners),
         )
         self.db: AsyncDatabase[Document] = self.client[database]
 

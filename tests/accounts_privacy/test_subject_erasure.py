@@ -82,8 +82,7 @@ async def test_a_second_erasure_reports_none_held_and_changes_nothing(
     await harness.outboxes_drained()
     after = await harness.counts()
     assert after.pop("_privacy_receipts") == before.pop("_privacy_receipts") + 1
-    assert after.pop("_inbox") == before.pop("_inbox") + 1
-    assert after == before
+    assert after == before  # the inbox too: a task is done once per task id, by its receipt
 
 
 async def test_erasing_an_open_partner_retains_identity_and_ledger_with_their_basis(

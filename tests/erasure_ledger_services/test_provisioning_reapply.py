@@ -103,7 +103,6 @@ async def test_a_late_callback_about_an_erased_esim_keeps_no_iccid(
         db=harness.db,
         secret=None,
         outgoing=harness.service.bus.outgoing,
-        published=lambda: None,
         erasures=ErasureRegister(harness.db, harness.vault.blind_index),
     )
     data = {"data_used_bytes": 10, "data_remaining_bytes": 90}

@@ -1,0 +1,112 @@
+"""The relay learns of outbox writes from the store client's command events and publishes at
+once what they left pending; its poll finds whatever it could not see."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pymongo import AsyncMongoClient
+
+from servicekit.messages import MessageContext, Outgoing
+from servicekit.outbox import OUTBOX, PENDING, add_outbox, pending_write_collection, with_outbox
+from servicekit.service import Service
+from servicekit.settings import ServiceSettings
+from support.messages import ThingHappened
+from support.services import running
+from support.waiting import eventually
+
+
+def _entry(n: int) -> dict[str, object]:
+    return Outgoing(
+        exchange="events",
+        routing_key="test.thing_happened.v1",
+        message_id=f"msg_{n}",
+        correlation_id="cor_test",
+        type="test.thing_happened.v1",
+        body=b"{}",
+        occurred_at=datetime(2026, 11, 27, tzinfo=UTC),
+        producer="alpha",
+    ).to_document()
+
+
+def test_writes_that_leave_messages_pending_name_their_collection() -> None:
+    """An insert of an outbox document, an update or a find-and-modify that sets the pending
+    flag names its collection; writes that set no pending flag are not watched."""
+    document = {"_id": "d1", OUTBOX: [_entry(1)], PENDING: 1}
+    assert pending_write_collection("insert", {"insert": "things", "documents": [document]}) == (
+        "things"
+    )
+    update = add_outbox({"$set": {"status": "done"}}, Outgoing.from_document(_entry(2)))
+    command = {"update": "things", "updates": [{"q": {"kind": "a"}, "u": update, "multi": True}]}
+    assert pending_write_collection("update", command) == "things"
+    modify = {"findAndModify": "orders", "query": {"_id": "o"}, "update": update}
+    assert pending_write_collection("findAndModify", modify) == "orders"
+    plain = {"update": "things", "updates": [{"q": {"_id": "x"}, "u": {"$set": {"a": 1}}}]}
+    assert pending_write_collection("update", plain) is None
+    empty = {"insert": "things", "documents": [{"_id": "y", OUTBOX: [], PENDING: 0}]}
+    assert pending_write_collection("insert", empty) is None
+    assert pending_write_collection("find", {"find": "things", "filter": {PENDING: 1}}) is None
+
+
+async def test_every_kind_of_outbox_write_is_published_and_cleared(
+    settings: ServiceSettings,
+) -> None:
+    """Messages left by an insert, an update of one document, an update of many and a
+    find-and-modify of the service's own client all arrive at once (the relay's poll is a
+    minute away), and every outbox ends empty."""
+    service = Service.create("alpha", settings.model_copy(update={"outbox_poll_seconds": 60}))
+    service.outbox.collections.append("things")
+    received: set[int] = set()
+
+    async def on_thing(event: ThingHappened, _context: MessageContext) -> None:
+        received.add(event.n)
+
+    service.router.on(ThingHappened, on_thing)
+    things = service.db["things"]
+
+    def thing(n: int) -> Outgoing:
+        return service.bus.outgoing(ThingHappened(key="writes", n=n))
+
+    async with running(service):
+        await things.insert_one(with_outbox({"_id": "a", "kind": "x"}, thing(1)))
+        await things.insert_many([with_outbox({"_id": "b", "kind": "x"}), {"_id": "c"}])
+        await things.update_one({"_id": "a"}, add_outbox({"$set": {"seen": 1}}, thing(2)))
+        await things.update_many({"kind": "x"}, add_outbox({"$set": {"seen": 2}}, thing(3)))
+        await things.find_one_and_update({"_id": "b"}, add_outbox({"$set": {"s": 3}}, thing(4)))
+        await eventually(
+            lambda: _has(received, {1, 2, 3, 4}), timeout=10, what="every message received"
+        )
+        await eventually(lambda: _outbox_empty(service), timeout=10, what="every outbox cleared")
+
+
+async def test_a_write_the_relay_could_not_see_is_found_by_its_poll(
+    settings: ServiceSettings,
+) -> None:
+    """An outbox write through another client (another replica, a process that died before
+    publishing) is published by the relay's periodic search."""
+    service = Service.create("alpha", settings.model_copy(update={"outbox_poll_seconds": 0.2}))
+    service.outbox.collections.append("things")
+    received: set[int] = set()
+
+    async def on_thing(event: ThingHappened, _context: MessageContext) -> None:
+        received.add(event.n)
+
+    service.router.on(ThingHappened, on_thing)
+    async with running(service):
+        other: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url)
+        try:
+            message = service.bus.outgoing(ThingHappened(key="elsewhere", n=9))
+            db = other[settings.database_name("alpha")]
+            await db["things"].insert_one(with_outbox({"_id": "z"}, message))
+        finally:
+            await other.close()
+        await eventually(lambda: _has(received, {9}), what="the unseen write's message")
+        await eventually(lambda: _outbox_empty(service), what="its outbox cleared")
+
+
+async def _has(received: set[int], wanted: set[int]) -> bool:
+    return wanted <= received
+
+
+async def _outbox_empty(service: Service) -> bool:
+    return await service.outbox.backlog() == 0
