@@ -197,12 +197,12 @@ class OutboxRelay:
                 {"_id": document["_id"], OUTBOX: {"$size": len(entries)}},
                 {"$set": {OUTBOX: [], PENDING: 0}},
             )
-            if cleared.matched_count == 0 and entries:
-                pulled = await collection.update_one(
-                    {"_id": document["_id"]}, {"$pullAll": {OUTBOX: entries}}
-                )
-                if pulled.modified_count:  # others were appended meanwhile
-                    self.kick(name)
+            if cleared.matched_count == 0:
+                if entries:
+                    await collection.update_one(
+                        {"_id": document["_id"]}, {"$pullAll": {OUTBOX: entries}}
+                    )
+                self.kick(name)
         return documents
 
     async def _refresh_backlog(self) -> None:
