@@ -13,13 +13,14 @@ from servicekit.crypto import BlindIndex
 from servicekit.errors import ServiceError
 
 
-def ledger_blind_index(settings: PrivacySettings) -> BlindIndex:
-    """The platform's blind index; erasures need it for the ledger (`unavailable` without)."""
+def required_blind_index(
+    settings: PrivacySettings, needed_for: str = "erasures need it for the erasure ledger"
+) -> BlindIndex:
+    """The platform's blind index, for what announces identifiers to every service (the
+    erasure ledger, the restriction broadcast); `unavailable` without it."""
     blind = settings.blind_index()
     if blind is None:
-        raise ServiceError(
-            "unavailable", "erasures need BLIND_INDEX_KEY for the erasure ledger; it is not set"
-        )
+        raise ServiceError("unavailable", f"BLIND_INDEX_KEY is not set: {needed_for}")
     return blind
 
 
@@ -46,6 +47,6 @@ def subject_erased(
     return SubjectErased(
         request_id=request["_id"],
         scope_partner_id=request.get("scope_partner_id"),
-        identifiers=erased_identifiers(request["subject"], ledger_blind_index(settings)),
+        identifiers=erased_identifiers(request["subject"], required_blind_index(settings)),
         erased_at=now,
     )

@@ -24,9 +24,9 @@ from contracts.privacy import (
 )
 from privacy import audit, lifecycle, results, store, verification
 from privacy.audit import AuditKind
-from privacy.erasure_events import ledger_blind_index
+from privacy.erasure_events import required_blind_index
 from privacy.requests import Desk, step_entries
-from privacy.restriction_events import BROADCAST_TYPES, broadcast_blind_index
+from privacy.restriction_events import BROADCAST_TYPES, NEEDED_FOR
 from privacy.verification import CodeOutcome
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
@@ -59,9 +59,9 @@ class Intake:
         if not await store.registered_services(self.desk.db):
             raise ServiceError("unavailable", "no data-owning service has registered yet")
         if request.type is RequestType.ERASURE:
-            ledger_blind_index(self.desk.settings)
+            required_blind_index(self.desk.settings)
         if request.type in BROADCAST_TYPES:
-            broadcast_blind_index(self.desk.settings)
+            required_blind_index(self.desk.settings, NEEDED_FOR)
         request_id = new_id("dsr")
         subject = request.subject.model_dump(mode="json", exclude_none=True)
         key = store.open_key(request.scope_partner_id, request.type.value, subject, request.changes)

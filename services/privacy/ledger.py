@@ -24,7 +24,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from contracts.privacy import RequestType
-from privacy.erasure_events import erased_identifiers, ledger_blind_index
+from privacy.erasure_events import erased_identifiers, required_blind_index
 from privacy.settings import PrivacySettings
 from privacy.store import Db
 
@@ -45,7 +45,7 @@ async def record(
     """Write the request's ledger entry (once; a second call changes nothing)."""
     if request["type"] != RequestType.ERASURE.value:
         return
-    identifiers = erased_identifiers(request["subject"], ledger_blind_index(settings))
+    identifiers = erased_identifiers(request["subject"], required_blind_index(settings))
     entry: dict[str, Any] = {
         "_id": request["_id"],
         "identifiers": [i.model_dump(exclude_none=True) for i in identifiers],

@@ -13,10 +13,8 @@ from typing import Any
 
 from contracts.privacy import RequestType
 from contracts.restrictions import SubjectRestrictionChanged
-from privacy.erasure_events import erased_identifiers
+from privacy.erasure_events import erased_identifiers, required_blind_index
 from privacy.settings import PrivacySettings
-from servicekit.crypto import BlindIndex
-from servicekit.errors import ServiceError
 
 FLAGS_AFTER: dict[str, dict[str, bool]] = {
     RequestType.RESTRICTION.value: {"restricted": True},
@@ -27,17 +25,7 @@ FLAGS_AFTER: dict[str, dict[str, bool]] = {
 task command says them: an objection also restricts, and a lift leaves the objection."""
 BROADCAST_TYPES: frozenset[RequestType] = frozenset(RequestType(t) for t in FLAGS_AFTER)
 """The request types announced to every service."""
-
-
-def broadcast_blind_index(settings: PrivacySettings) -> BlindIndex:
-    """The platform's blind index; the broadcast needs it (`unavailable` without)."""
-    blind = settings.blind_index()
-    if blind is None:
-        raise ServiceError(
-            "unavailable",
-            "restrictions and objections need BLIND_INDEX_KEY to be announced; it is not set",
-        )
-    return blind
+NEEDED_FOR = "restrictions and objections need it to be announced"
 
 
 def subject_restriction_changed(
@@ -48,7 +36,7 @@ def subject_restriction_changed(
     flags = FLAGS_AFTER.get(request["type"])
     if flags is None:
         return None
-    identifiers = erased_identifiers(request["subject"], broadcast_blind_index(settings))
+    identifiers = erased_identifiers(request["subject"], required_blind_index(settings, NEEDED_FOR))
     return SubjectRestrictionChanged.model_validate(
         {
             "request_id": request["_id"],

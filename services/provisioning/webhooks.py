@@ -134,10 +134,10 @@ class Webhooks(Endpoints):
         expected = PAYLOAD_MODELS[event_type]
         if not isinstance(payload, expected):
             raise ServiceError("invalid_request", f"{event_type} takes a {expected.__name__}")
-        if await self._about_restricted_subject(partner_id, payload):
-            return []
         criteria = {"partner_id": partner_id, "status": "enabled", "event_types": event_type.value}
         endpoints = await self.db[ENDPOINTS].find(criteria).to_list()
+        if not endpoints or await self._about_restricted_subject(partner_id, payload):
+            return []
         body = self.body(event_type.value, payload)
         subject = payload_subject(payload)
         ids = []
