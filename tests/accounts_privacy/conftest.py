@@ -7,17 +7,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from privacy_support import PrivacyHarness, build_harness
 
 from servicekit.settings import ServiceSettings
+from support.accounts_owner import AccountsOwner
 from support.services import fresh_namespace, running
 
 
 @pytest.fixture
-async def harness(amqp_url: str, mongo_url: str) -> AsyncIterator[PrivacyHarness]:
-    """Accounts and the stand-in privacy service, running; the sweep job waits an hour."""
+async def harness(amqp_url: str, mongo_url: str) -> AsyncIterator[AccountsOwner]:
+    """Accounts and the stand-in privacy service, running; the sweep job waits an hour. Restrict
+    commands go without their broadcast, so what they test is accounts' own handling."""
     async with fresh_namespace(amqp_url, mongo_url, ["accounts", "privacy"]) as base:
-        harness = build_harness(base)
+        harness = AccountsOwner.build(base, announces_restrictions=False)
         async with running(harness.caller, harness.service):  # the caller hears accounts start
             yield harness
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from privacy_samples import Business, Person, by_category, task
-from privacy_support import OPS, PrivacyHarness
-
 from contracts.dashboard import ListUsers, UserList, UserView
 from contracts.identity import ContactList, ContactView, GetPartner, ListContacts, PartnerView
 from contracts.privacy import (
@@ -19,6 +16,8 @@ from contracts.privacy import (
     RestrictSubject,
     SubjectRef,
 )
+from support.accounts_owner import OPS, AccountsOwner, Business, Person
+from support.privacy_standin import by_category
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class TwoPartners:
     person: Person
 
 
-async def _two_partners(harness: PrivacyHarness) -> TwoPartners:
+async def _two_partners(harness: AccountsOwner) -> TwoPartners:
     a = await harness.partner(Business.sample())
     b = await harness.partner(Business.sample())
     person = Person.sample()
@@ -40,16 +39,16 @@ async def _two_partners(harness: PrivacyHarness) -> TwoPartners:
     return TwoPartners(a=a.id, b=b.id, person=person)
 
 
-async def _contacts(harness: PrivacyHarness, partner_id: str) -> list[ContactView]:
+async def _contacts(harness: AccountsOwner, partner_id: str) -> list[ContactView]:
     listed = await harness.ask(ListContacts(actor=OPS, partner_id=partner_id), ContactList)
     return listed.data
 
 
-async def _users(harness: PrivacyHarness, partner_id: str) -> list[UserView]:
+async def _users(harness: AccountsOwner, partner_id: str) -> list[UserView]:
     return (await harness.ask(ListUsers(actor=OPS, partner_id=partner_id), UserList)).data
 
 
-async def _b_untouched(harness: PrivacyHarness, two: TwoPartners) -> None:
+async def _b_untouched(harness: AccountsOwner, two: TwoPartners) -> None:
     """B's contact and user are there, readable and unflagged."""
     [contact] = await _contacts(harness, two.b)
     [user] = await _users(harness, two.b)
@@ -60,22 +59,26 @@ async def _b_untouched(harness: PrivacyHarness, two: TwoPartners) -> None:
 
 
 async def _locate(
-    harness: PrivacyHarness, subject: SubjectRef, scope: str | None
+    harness: AccountsOwner, subject: SubjectRef, scope: str | None
 ) -> PrivacyTaskCompleted:
-    return await harness.run(LocateSubject(**task(), subject=subject, scope_partner_id=scope))
+    return await harness.run(
+        LocateSubject(**harness.task(), subject=subject, scope_partner_id=scope)
+    )
 
 
 def _held(result: PrivacyTaskCompleted) -> dict[str, int]:
     return {o.category: o.records for o in result.outcomes if o.disposition == "found"}
 
 
-async def test_a_partners_erasure_deletes_its_own_contact_only(harness: PrivacyHarness) -> None:
+async def test_a_partners_erasure_deletes_its_own_contact_only(harness: AccountsOwner) -> None:
     """Erasing an email scoped to A deletes A's contact; B's contact and user with the same
     email, and the restriction register, are not touched."""
     two = await _two_partners(harness)
     subject = SubjectRef(email=two.person.email)
 
-    result = await harness.run(EraseSubject(**task(), subject=subject, scope_partner_id=two.a))
+    result = await harness.run(
+        EraseSubject(**harness.task(), subject=subject, scope_partner_id=two.a)
+    )
 
     assert {o.category: (o.disposition, o.records) for o in result.outcomes} == {
         "contact_people": ("deleted", 1)
@@ -84,14 +87,18 @@ async def test_a_partners_erasure_deletes_its_own_contact_only(harness: PrivacyH
     await _b_untouched(harness, two)
 
 
-async def test_a_partners_export_holds_only_its_own_people(harness: PrivacyHarness) -> None:
+async def test_a_partners_export_holds_only_its_own_people(harness: AccountsOwner) -> None:
     """An export scoped to A carries A's contact only; one scoped to B carries B's contact
     and user; neither carries the other partner's."""
     two = await _two_partners(harness)
     subject = SubjectRef(email=two.person.email)
 
-    for_a = await harness.run(ExportSubject(**task(), subject=subject, scope_partner_id=two.a))
-    for_b = await harness.run(ExportSubject(**task(), subject=subject, scope_partner_id=two.b))
+    for_a = await harness.run(
+        ExportSubject(**harness.task(), subject=subject, scope_partner_id=two.a)
+    )
+    for_b = await harness.run(
+        ExportSubject(**harness.task(), subject=subject, scope_partner_id=two.b)
+    )
 
     assert for_a.export is not None
     assert for_b.export is not None
@@ -102,13 +109,15 @@ async def test_a_partners_export_holds_only_its_own_people(harness: PrivacyHarne
     assert [u["partner_id"] for u in for_b.export["dashboard_users"]] == [two.b]
 
 
-async def test_a_partners_restriction_flags_its_own_contact_only(harness: PrivacyHarness) -> None:
+async def test_a_partners_restriction_flags_its_own_contact_only(harness: AccountsOwner) -> None:
     """A restriction scoped to A flags A's contact; B's people stay unflagged, and no entry
     in the register keeps B from adding the person again."""
     two = await _two_partners(harness)
     subject = SubjectRef(email=two.person.email)
 
-    result = await harness.run(RestrictSubject(**task(), subject=subject, scope_partner_id=two.a))
+    result = await harness.run(
+        RestrictSubject(**harness.task(), subject=subject, scope_partner_id=two.a)
+    )
 
     assert {o.category: (o.disposition, o.records) for o in result.outcomes} == {
         "contact_people": ("restricted", 1)
@@ -121,7 +130,7 @@ async def test_a_partners_restriction_flags_its_own_contact_only(harness: Privac
 
 
 async def test_a_partners_rectification_corrects_its_own_contact_only(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """A rectification scoped to A corrects the name of A's contact; B's contact and user
     keep the old name."""
@@ -130,7 +139,7 @@ async def test_a_partners_rectification_corrects_its_own_contact_only(
     changes = {"name": "Zora Corrected"}
 
     result = await harness.run(
-        RectifySubject(**task(), subject=subject, changes=changes, scope_partner_id=two.a)
+        RectifySubject(**harness.task(), subject=subject, changes=changes, scope_partner_id=two.a)
     )
 
     assert by_category(result)["contact_people"].disposition == "rectified"
@@ -140,7 +149,7 @@ async def test_a_partners_rectification_corrects_its_own_contact_only(
     await _b_untouched(harness, two)
 
 
-async def test_without_a_scope_both_partners_people_are_reached(harness: PrivacyHarness) -> None:
+async def test_without_a_scope_both_partners_people_are_reached(harness: AccountsOwner) -> None:
     """Unscoped (ops, or the person), the email finds both contacts and the user, and an
     erasure deletes all three."""
     two = await _two_partners(harness)
@@ -150,7 +159,7 @@ async def test_without_a_scope_both_partners_people_are_reached(harness: Privacy
         "contact_people": 2,
         "dashboard_users": 1,
     }
-    await harness.run(EraseSubject(**task(), subject=subject))
+    await harness.run(EraseSubject(**harness.task(), subject=subject))
 
     assert await _contacts(harness, two.a) == []
     assert await _contacts(harness, two.b) == []
@@ -158,7 +167,7 @@ async def test_without_a_scope_both_partners_people_are_reached(harness: Privacy
 
 
 async def test_the_login_history_of_an_address_is_scoped_to_the_partner(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Two partners' users sign in from one IP address: scoped to A, the address finds A's
     user's sign-in only; unscoped, both."""
@@ -180,7 +189,7 @@ async def test_the_login_history_of_an_address_is_scoped_to_the_partner(
     assert unscoped.get("login_history") == 2
 
 
-async def test_a_partner_id_of_another_partner_touches_nothing(harness: PrivacyHarness) -> None:
+async def test_a_partner_id_of_another_partner_touches_nothing(harness: AccountsOwner) -> None:
     """Scoped to A, the subject `partner_id` = B (closed, so an unscoped erasure would take
     its identity and people) finds nothing, and erasure, restriction and rectification leave
     B's identity and people as they were; A asking about itself finds its identity."""
@@ -190,10 +199,10 @@ async def test_a_partner_id_of_another_partner_touches_nothing(harness: PrivacyH
     scoped = {"subject": subject, "scope_partner_id": two.a}
 
     assert _held(await _locate(harness, subject, two.a)) == {}
-    erased = await harness.run(EraseSubject(**task(), **scoped))
-    await harness.run(RestrictSubject(**task(), **scoped))
+    erased = await harness.run(EraseSubject(**harness.task(), **scoped))
+    await harness.run(RestrictSubject(**harness.task(), **scoped))
     changes = {"business_name": "Renamed By A"}
-    await harness.run(RectifySubject(**task(), **scoped, changes=changes))
+    await harness.run(RectifySubject(**harness.task(), **scoped, changes=changes))
 
     assert all(o.disposition == "none_held" for o in erased.outcomes)
     partner = await harness.ask(GetPartner(actor=OPS, partner_id=two.b), PartnerView)

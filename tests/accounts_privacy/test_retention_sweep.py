@@ -11,9 +11,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from privacy_samples import Business, Person, plaintext_hits
-from privacy_support import PrivacyHarness, build_harness
-
 from accounts.inventory import (
     CLOSED_ACCOUNT_RETENTION_DAYS,
     LOGIN_HISTORY_RETENTION_DAYS,
@@ -25,19 +22,21 @@ from contracts.privacy import InventoryAnnounced
 from contracts.retention import RetentionSwept
 from servicekit.keyring import KEY_COLLECTION
 from servicekit.settings import ServiceSettings
+from support.accounts_owner import AccountsOwner, Business, Person
+from support.privacy_standin import plaintext_hits
 from support.services import running
 from support.waiting import eventually
 
 MINUTE = timedelta(minutes=1)
 
 
-def sweeper(harness: PrivacyHarness) -> RetentionSweep:
+def sweeper(harness: AccountsOwner) -> RetentionSweep:
     """The accounts sweep over the harness's database, to be run at any `now`."""
     return RetentionSweep.from_settings(harness.db, harness.vault, harness.settings)
 
 
 async def latest(
-    harness: PrivacyHarness, collection: str, path: str, criteria: dict[str, Any] | None = None
+    harness: AccountsOwner, collection: str, path: str, criteria: dict[str, Any] | None = None
 ) -> datetime:
     """The latest value of a date field (a dotted path) among the matching documents."""
     found = await harness.db[collection].find_one(criteria or {}, sort=[(path, -1)])
@@ -50,7 +49,7 @@ async def latest(
 
 
 async def test_technical_records_are_kept_until_their_rule_runs_out(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Throttle counters go once their window has passed, sessions once expired, API-key
     request ids after a day, the login history after 90 days, and not a minute before."""
@@ -82,7 +81,7 @@ async def test_technical_records_are_kept_until_their_rule_runs_out(
 
 
 async def test_a_closed_partner_is_erased_two_years_after_closure_its_ledger_after_seven(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Two years after closure a partner's identity, people, billing profile and keys are
     erased (keys shredded, no plaintext left) but its ledger stays; seven years after the
@@ -140,7 +139,7 @@ async def test_the_service_sweeps_soon_after_start_and_announces_counts_only(
     """Shortly after start the service sweeps on its own and announces the counts (no
     personal data) as `privacy.retention_swept.v1`; a second sweep in the same interval is
     left to whoever claimed it, the next interval sweeps again."""
-    harness = build_harness(sweeping, retention_sweep_first_delay_seconds=0.2)
+    harness = AccountsOwner.build(sweeping, retention_sweep_first_delay_seconds=0.2)
     old = datetime.now(UTC) - timedelta(days=LOGIN_HISTORY_RETENTION_DAYS + 10)
     ip, agent = "203.0.113.250", "AncientBrowser/1.0"
     old_attempt = {"_id": "lgn_old", "at": old, "outcome": "refused", "ip": ip, "user_agent": agent}
@@ -172,7 +171,7 @@ async def test_the_service_sweeps_soon_after_start_and_announces_counts_only(
 
 
 async def test_the_inventory_announced_at_start_states_each_rule_the_sweep_applies(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Accounts announces every category it holds, each with purpose, legal basis and
     retention; the days are the ones the sweep applies."""
@@ -197,7 +196,7 @@ async def test_the_inventory_announced_at_start_states_each_rule_the_sweep_appli
     assert TRANSACTION_RETENTION_DAYS >= 7 * 365 + 2
 
 
-async def test_a_sweep_runs_on_demand_from_the_command_line(harness: PrivacyHarness) -> None:
+async def test_a_sweep_runs_on_demand_from_the_command_line(harness: AccountsOwner) -> None:
     """`python -m accounts.retention` sweeps the accounts database once and prints the
     counts as JSON."""
     old = datetime.now(UTC) - timedelta(days=LOGIN_HISTORY_RETENTION_DAYS + 1)

@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from privacy_samples import Business, Person, plaintext_hits
-from privacy_support import PrivacyHarness, build_harness
 
 from accounts import login_ips, store
 from contracts.erasure_ledger import ErasedIdentifier, ErasureReapplied, ReapplyErasure
@@ -16,6 +14,8 @@ from servicekit.clock import utcnow
 from servicekit.ids import new_id
 from servicekit.keyring import KEY_COLLECTION
 from servicekit.messages import MessageContext
+from support.accounts_owner import AccountsOwner, Business, Person
+from support.privacy_standin import plaintext_hits
 from support.services import fresh_namespace, running
 from support.waiting import eventually
 
@@ -23,10 +23,10 @@ Heard = list[ErasureReapplied]
 
 
 @pytest.fixture
-async def reapplying(amqp_url: str, mongo_url: str) -> AsyncIterator[tuple[PrivacyHarness, Heard]]:
+async def reapplying(amqp_url: str, mongo_url: str) -> AsyncIterator[tuple[AccountsOwner, Heard]]:
     """Accounts and its stand-in privacy service, which also hears `ErasureReapplied`."""
     async with fresh_namespace(amqp_url, mongo_url, ["accounts", "privacy"]) as base:
-        harness = build_harness(base)
+        harness = AccountsOwner.build(base)
         heard: Heard = []
 
         async def on_answer(answer: ErasureReapplied, _context: MessageContext) -> None:
@@ -37,7 +37,7 @@ async def reapplying(amqp_url: str, mongo_url: str) -> AsyncIterator[tuple[Priva
             yield harness, heard
 
 
-async def _reapply_by_ip_index(harness: PrivacyHarness, heard: Heard, ip: str) -> dict[str, int]:
+async def _reapply_by_ip_index(harness: AccountsOwner, heard: Heard, ip: str) -> dict[str, int]:
     """Send a ledger entry naming only the address's blind index; what was erased again."""
     command = ReapplyErasure(
         run_id=new_id("rap"),
@@ -55,7 +55,7 @@ async def _reapply_by_ip_index(harness: PrivacyHarness, heard: Heard, ip: str) -
     return {o.category: o.records for o in answer.outcomes if o.records}
 
 
-async def test_the_stored_sign_in_holds_no_readable_address(harness: PrivacyHarness) -> None:
+async def test_the_stored_sign_in_holds_no_readable_address(harness: AccountsOwner) -> None:
     """A sign-in's address is stored as a vault token beside its blind index, the throttle
     counts it under the blind index, and the address appears nowhere in the raw store; the
     history still shows it."""
@@ -78,7 +78,7 @@ async def test_the_stored_sign_in_holds_no_readable_address(harness: PrivacyHarn
 
 
 async def test_a_reapplied_erasure_with_only_the_address_index_deletes_the_sign_ins(
-    reapplying: tuple[PrivacyHarness, Heard],
+    reapplying: tuple[AccountsOwner, Heard],
 ) -> None:
     """A ledger entry holding only an IP address's blind index finds and deletes the sign-ins
     and the throttle entry of that address, and shreds the key of attempts by no known user;
@@ -109,7 +109,7 @@ async def test_a_reapplied_erasure_with_only_the_address_index_deletes_the_sign_
 
 
 async def test_a_sign_in_stored_in_clear_is_sealed_and_then_found_by_the_index(
-    reapplying: tuple[PrivacyHarness, Heard],
+    reapplying: tuple[AccountsOwner, Heard],
 ) -> None:
     """Sign-ins and a throttle entry written before addresses were sealed are sealed (and
     re-keyed) by the start-up step, exactly once; a ledger entry with only the blind index

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from privacy_samples import Business, Person, by_category, plaintext_hits, task
-from privacy_support import OPS, PrivacyHarness
 
 from accounts.inventory import TRANSACTION_RETENTION_DAYS
 from contracts.dashboard import SessionPrincipal, VerifySession
@@ -16,10 +14,12 @@ from contracts.privacy import RestrictSubject, SubjectRef
 from servicekit.crypto import KeyDestroyed
 from servicekit.errors import RemoteCallError
 from servicekit.keyring import KEY_COLLECTION
+from support.accounts_owner import OPS, AccountsOwner, Business, Person
+from support.privacy_standin import by_category, plaintext_hits
 
 
 async def test_erasing_a_person_deletes_contact_user_and_everything_of_theirs(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Erasing by email deletes the contact and the user with their sessions, login history,
     throttle and restriction entries, shreds both keys, the session stops working, and none
@@ -33,7 +33,7 @@ async def test_erasing_a_person_deletes_contact_user_and_everything_of_theirs(
     assert signed_in.session is not None
     token = signed_in.session.token
     restricted = await harness.run(
-        RestrictSubject(**task(), subject=SubjectRef(email=person.email))
+        RestrictSubject(**harness.task(), subject=SubjectRef(email=person.email))
     )
     assert restricted.succeeded
 
@@ -61,7 +61,7 @@ async def test_erasing_a_person_deletes_contact_user_and_everything_of_theirs(
 
 
 async def test_a_second_erasure_reports_none_held_and_changes_nothing(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Erasing the same person again (a new request) reports none_held for every category
     looked in, and leaves every collection exactly as it was."""
@@ -86,7 +86,7 @@ async def test_a_second_erasure_reports_none_held_and_changes_nothing(
 
 
 async def test_erasing_an_open_partner_retains_identity_and_ledger_with_their_basis(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """While the account is open the partner's identity, billing profile and keys are
     retained under the contract (no until-date: two years after a closure yet to come), the
@@ -124,7 +124,7 @@ async def test_erasing_an_open_partner_retains_identity_and_ledger_with_their_ba
 
 
 async def test_erasing_a_closed_partner_leaves_no_plaintext_personal_data_anywhere(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """A closed partner's erasure deletes its identity, people (with their sessions, logins,
     rectification and restriction records), billing profile and keys, keeps the ledger
@@ -144,7 +144,7 @@ async def test_erasing_a_closed_partner_leaves_no_plaintext_personal_data_anywhe
     exported = await harness.export(SubjectRef(partner_id=partner.id))
     assert exported.export is not None
     await harness.close(partner.id)
-    restrict = RestrictSubject(**task(), subject=SubjectRef(email=contact_person.email))
+    restrict = RestrictSubject(**harness.task(), subject=SubjectRef(email=contact_person.email))
     assert (await harness.run(restrict)).succeeded
     values = [*business.values(), *owner.values(), *contact_person.values(), owner.ip]
     held_in_plaintext = plaintext_hits(await harness.everything(), values)
@@ -177,7 +177,7 @@ async def test_erasing_a_closed_partner_leaves_no_plaintext_personal_data_anywhe
 
 
 async def test_shredded_ciphertext_in_a_backup_can_no_longer_be_read(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Copies of a contact's and a user's sealed fields taken before erasure (a backup) still
     hold ciphertext afterwards, but it no longer decrypts: the keys are destroyed."""
@@ -209,7 +209,7 @@ async def test_shredded_ciphertext_in_a_backup_can_no_longer_be_read(
 
 
 async def test_erasing_by_user_id_and_by_ip_reaches_only_their_records(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """A user id erases that user (not the contact with the same email); an IP address erases
     the login history and throttle entry of that address only."""

@@ -3,14 +3,13 @@ decrypted, with readable names, and nothing secret or sealed in the export."""
 
 from __future__ import annotations
 
-from privacy_samples import Business, Person, by_category, task
-from privacy_support import PrivacyHarness
-
 from contracts.privacy import LocateSubject, RestrictSubject, SubjectRef
+from support.accounts_owner import AccountsOwner, Business, Person
+from support.privacy_standin import by_category
 
 
 async def test_a_person_is_located_and_exported_decrypted_with_the_restriction_flag(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """By email: the contact and the user, the user's session and login history, the throttle
     and restriction entries; the export shows plain values under readable names, the
@@ -22,9 +21,9 @@ async def test_a_person_is_located_and_exported_decrypted_with_the_restriction_f
     await harness.login(person, password="wrong password, once")
     await harness.login(person)
     subject = SubjectRef(email=person.email.upper())
-    await harness.run(RestrictSubject(**task(), subject=subject))
+    await harness.run(RestrictSubject(**harness.task(), subject=subject))
 
-    located = await harness.run(LocateSubject(**task(), subject=subject))
+    located = await harness.run(LocateSubject(**harness.task(), subject=subject))
     exported = await harness.export(subject)
 
     assert {name: (o.disposition, o.records) for name, o in by_category(located).items()} == {
@@ -63,7 +62,7 @@ async def test_a_person_is_located_and_exported_decrypted_with_the_restriction_f
 
 
 async def test_a_partner_is_exported_with_identity_billing_keys_and_ledger(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """By partner id (open account): identity with its address as an object, the billing
     profile decrypted, the API keys without their secret, the ledger entries; not its people."""
@@ -97,12 +96,12 @@ async def test_a_partner_is_exported_with_identity_billing_keys_and_ledger(
 
 
 async def test_a_subject_nobody_holds_is_none_held_in_each_category_looked_in(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Locate for unknown identifiers answers none_held per category searched (and nothing
     for identifiers accounts does not hold, like an ICCID); the export is empty."""
     subject = SubjectRef(email="nobody.here@example.org", ip="192.0.2.99")
-    located = await harness.run(LocateSubject(**task(), subject=subject))
+    located = await harness.run(LocateSubject(**harness.task(), subject=subject))
     assert {o.disposition for o in located.outcomes} == {"none_held"}
     assert set(by_category(located)) == {
         "contact_people",
@@ -112,7 +111,7 @@ async def test_a_subject_nobody_holds_is_none_held_in_each_category_looked_in(
         "login_history",
     }
     iccid_only = await harness.run(
-        LocateSubject(**task(), subject=SubjectRef(iccid="8949000000000000001"))
+        LocateSubject(**harness.task(), subject=SubjectRef(iccid="8949000000000000001"))
     )
     assert iccid_only.succeeded
     assert iccid_only.outcomes == []

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 
-from privacy_samples import Business, Person, by_category, plaintext_hits, task
-from privacy_support import OPS, PrivacyHarness
-
 from contracts.identity import ContactList, GetPartner, ListContacts, PartnerView
 from contracts.privacy import LocateSubject, RectifySubject, SubjectRef
+from support.accounts_owner import OPS, AccountsOwner, Business, Person
+from support.privacy_standin import by_category, plaintext_hits
 
 
 async def test_corrected_values_replace_the_old_ones_sealed_anew_and_recorded(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Name, email and phone of a contact and the user with that email are replaced: the
     stored tokens are new, neither old nor new values are in plaintext, the person is found
@@ -27,7 +26,7 @@ async def test_corrected_values_replace_the_old_ones_sealed_anew_and_recorded(
     changes = {"name": corrected.name, "email": corrected.email, "phone": corrected.phone}
 
     result = await harness.run(
-        RectifySubject(**task(), subject=SubjectRef(email=person.email), changes=changes)
+        RectifySubject(**harness.task(), subject=SubjectRef(email=person.email), changes=changes)
     )
 
     outcomes = by_category(result)
@@ -56,8 +55,10 @@ async def test_corrected_values_replace_the_old_ones_sealed_anew_and_recorded(
             (user.id, ("email", "name"), "privacy"),
         ]
     )
-    old = await harness.run(LocateSubject(**task(), subject=SubjectRef(email=person.email)))
-    new = await harness.run(LocateSubject(**task(), subject=SubjectRef(email=corrected.email)))
+    old = await harness.run(LocateSubject(**harness.task(), subject=SubjectRef(email=person.email)))
+    new = await harness.run(
+        LocateSubject(**harness.task(), subject=SubjectRef(email=corrected.email))
+    )
     assert {o.disposition for o in old.outcomes} == {"none_held"}
     assert by_category(new)["contact_people"].records == 1
     signed_in = await harness.login(corrected)
@@ -65,7 +66,7 @@ async def test_corrected_values_replace_the_old_ones_sealed_anew_and_recorded(
 
 
 async def test_invalid_or_unknown_changes_change_nothing_and_never_echo_the_value(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """An invalid email, or a field nobody has, is refused with a note naming the field but
     not the value; nothing is written."""
@@ -76,10 +77,10 @@ async def test_invalid_or_unknown_changes_change_nothing_and_never_echo_the_valu
     subject = SubjectRef(email=person.email)
 
     invalid = await harness.run(
-        RectifySubject(**task(), subject=subject, changes={"email": "zq-not-an-address"})
+        RectifySubject(**harness.task(), subject=subject, changes={"email": "zq-not-an-address"})
     )
     unknown = await harness.run(
-        RectifySubject(**task(), subject=subject, changes={"shoe_size": "44"})
+        RectifySubject(**harness.task(), subject=subject, changes={"shoe_size": "44"})
     )
 
     [refused] = invalid.outcomes
@@ -93,7 +94,7 @@ async def test_invalid_or_unknown_changes_change_nothing_and_never_echo_the_valu
 
 
 async def test_a_partner_identity_is_rectified_and_a_taken_sign_in_email_is_not(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """By partner id the business name and the address are replaced (recorded as a partner
     rectification); a user's email is not changed to another user's sign-in email, while the
@@ -103,7 +104,7 @@ async def test_a_partner_identity_is_rectified_and_a_taken_sign_in_email_is_not(
     changes = {"business_name": "Quasar Corrected AG", "address": json.dumps(address)}
 
     result = await harness.run(
-        RectifySubject(**task(), subject=SubjectRef(partner_id=partner.id), changes=changes)
+        RectifySubject(**harness.task(), subject=SubjectRef(partner_id=partner.id), changes=changes)
     )
 
     assert by_category(result)["partner_identity"].disposition == "rectified"
@@ -121,7 +122,7 @@ async def test_a_partner_identity_is_rectified_and_a_taken_sign_in_email_is_not(
     await harness.user(partner.id, taken)
     clash = await harness.run(
         RectifySubject(
-            **task(), subject=SubjectRef(email=person.email), changes={"email": taken.email}
+            **harness.task(), subject=SubjectRef(email=person.email), changes={"email": taken.email}
         )
     )
     outcomes = by_category(clash)

@@ -4,8 +4,6 @@ essential email, no new processing, the flag in exports, and lifting it."""
 from __future__ import annotations
 
 import pytest
-from privacy_samples import Business, Person, by_category, task
-from privacy_support import OPS, PrivacyHarness
 
 from accounts.people import can_email
 from contracts.accounts import Role
@@ -20,9 +18,11 @@ from contracts.identity import (
 )
 from contracts.privacy import RestrictSubject, SubjectRef
 from servicekit.errors import RemoteCallError
+from support.accounts_owner import OPS, AccountsOwner, Business, Person
+from support.privacy_standin import by_category
 
 
-async def _people(harness: PrivacyHarness, partner_id: str) -> tuple[ContactView, UserView]:
+async def _people(harness: AccountsOwner, partner_id: str) -> tuple[ContactView, UserView]:
     contacts = await harness.ask(ListContacts(actor=OPS, partner_id=partner_id), ContactList)
     users = await harness.ask(ListUsers(actor=OPS, partner_id=partner_id), UserList)
     [contact] = contacts.data
@@ -41,7 +41,7 @@ def _again(partner_id: str, person: Person) -> AddContact:
 
 
 async def test_a_restricted_person_gets_only_essential_email_and_no_new_processing(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Restricting by email flags the contact and the user; they get essential email only;
     the person cannot be added again as a contact (any partner) or a user; the export shows
@@ -55,7 +55,7 @@ async def test_a_restricted_person_gets_only_essential_email_and_no_new_processi
     await harness.user(partner.id, person)
     subject = SubjectRef(email=person.email)
 
-    restricted = await harness.run(RestrictSubject(**task(), subject=subject))
+    restricted = await harness.run(RestrictSubject(**harness.task(), subject=subject))
 
     assert {name: (o.disposition, o.records) for name, o in by_category(restricted).items()} == {
         "contact_people": ("restricted", 1),
@@ -87,7 +87,7 @@ async def test_a_restricted_person_gets_only_essential_email_and_no_new_processi
     assert [entry["restricted"] for entry in exported["contact_people"]] == [True]
     assert [entry["restricted"] for entry in exported["dashboard_users"]] == [True]
 
-    lifted = await harness.run(RestrictSubject(**task(), subject=subject, restricted=False))
+    lifted = await harness.run(RestrictSubject(**harness.task(), subject=subject, restricted=False))
 
     assert {o.disposition for o in lifted.outcomes} == {"unrestricted"}
     contact, user = await _people(harness, partner.id)
@@ -100,7 +100,7 @@ async def test_a_restricted_person_gets_only_essential_email_and_no_new_processi
 
 
 async def test_a_user_restricted_by_user_id_is_registered_by_their_email(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """Restricting a user by id flags that user and registers their email, so the same
     person is refused as a new contact; lifting by user id allows it again."""
@@ -109,7 +109,7 @@ async def test_a_user_restricted_by_user_id_is_registered_by_their_email(
     user = await harness.user(partner.id, person)
     subject = SubjectRef(user_id=user.id)
 
-    restricted = await harness.run(RestrictSubject(**task(), subject=subject))
+    restricted = await harness.run(RestrictSubject(**harness.task(), subject=subject))
 
     assert {name: o.records for name, o in by_category(restricted).items()} == {
         "dashboard_users": 1,
@@ -118,13 +118,13 @@ async def test_a_user_restricted_by_user_id_is_registered_by_their_email(
     with pytest.raises(RemoteCallError) as refused:
         await harness.ask(_again(partner.id, person), ContactView)
     assert refused.value.code == "restricted"
-    await harness.run(RestrictSubject(**task(), subject=subject, restricted=False))
+    await harness.run(RestrictSubject(**harness.task(), subject=subject, restricted=False))
     added = await harness.ask(_again(partner.id, person), ContactView)
     assert (added.email or "").lower() == person.email
 
 
 async def test_an_objection_stops_non_essential_email_and_a_partner_can_be_restricted(
-    harness: PrivacyHarness,
+    harness: AccountsOwner,
 ) -> None:
     """An objection flags the person (no marketing or updates, essential email still); a
     restriction by partner id flags the partner's identity, visible in its export, and not
@@ -133,7 +133,7 @@ async def test_an_objection_stops_non_essential_email_and_a_partner_can_be_restr
     person = Person.sample()
     await harness.contact(partner.id, person)
     objection = RestrictSubject(
-        **task(), subject=SubjectRef(phone=person.phone), restricted=False, objection=True
+        **harness.task(), subject=SubjectRef(phone=person.phone), restricted=False, objection=True
     )
     objected = await harness.run(objection)
     assert by_category(objected)["contact_people"].disposition == "restricted"
@@ -144,7 +144,7 @@ async def test_an_objection_stops_non_essential_email_and_a_partner_can_be_restr
     assert can_email(contact, EmailPurpose.ESSENTIAL)
 
     by_partner = SubjectRef(partner_id=partner.id)
-    flagged = await harness.run(RestrictSubject(**task(), subject=by_partner))
+    flagged = await harness.run(RestrictSubject(**harness.task(), subject=by_partner))
 
     assert {name: o.records for name, o in by_category(flagged).items()} == {"partner_identity": 1}
     exported = (await harness.export(by_partner)).export or {}

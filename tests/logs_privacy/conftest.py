@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from logs_privacy_support import LogsHarness, build_harness
 
 from servicekit.settings import ServiceSettings
+from support.logs_owner import LogsOwner
 from support.services import fresh_namespace, running
 
 
@@ -20,8 +20,8 @@ async def namespace(amqp_url: str, mongo_url: str) -> AsyncIterator[ServiceSetti
 
 
 @pytest.fixture
-async def harness(namespace: ServiceSettings) -> AsyncIterator[LogsHarness]:
+async def harness(namespace: ServiceSettings) -> AsyncIterator[LogsOwner]:
     """The logs service and the stand-in privacy service, running; the sweep waits an hour."""
-    harness = build_harness(namespace)
+    harness = LogsOwner.build(namespace)
     async with running(harness.caller, harness.service):
         yield harness

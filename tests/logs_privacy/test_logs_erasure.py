@@ -4,14 +4,14 @@ others' records untouched, and a repeat finds nothing more."""
 
 from __future__ import annotations
 
-from logs_privacy_support import LogsHarness, by_category, sample_agent, sample_ip, task
-
 from contracts.privacy import Disposition, EraseSubject, SubjectRef
 from logs.order_facts import ORDER_FACTS
 from logs.store import API_REQUESTS, TECHNICAL
+from support.logs_owner import LogsOwner, sample_agent, sample_ip
+from support.privacy_standin import by_category
 
 
-async def test_erasing_a_partner_deletes_its_logs_and_shreds_its_key(harness: LogsHarness) -> None:
+async def test_erasing_a_partner_deletes_its_logs_and_shreds_its_key(harness: LogsOwner) -> None:
     """A partner's API requests, technical logs and order facts go, a copy of its sealed IP
     and user agent no longer opens; another partner's and an anonymous record stay readable."""
     ip, agent = sample_ip(), sample_agent()
@@ -23,7 +23,9 @@ async def test_erasing_a_partner_deletes_its_logs_and_shreds_its_key(harness: Lo
     kept_fact = await harness.order_fact("ptn_stays")
     anonymous = await harness.api_request(partner_id=None, ip=sample_ip(), user_agent=agent)
 
-    result = await harness.run(EraseSubject(**task(), subject=SubjectRef(partner_id="ptn_gone")))
+    result = await harness.run(
+        EraseSubject(**harness.task(), subject=SubjectRef(partner_id="ptn_gone"))
+    )
 
     outcomes = by_category(result)
     assert {name: (o.disposition, o.records) for name, o in outcomes.items()} == {
@@ -41,7 +43,7 @@ async def test_erasing_a_partner_deletes_its_logs_and_shreds_its_key(harness: Lo
     assert await harness.opens(anonymous, "user_agent") == agent
 
 
-async def test_erasing_an_ip_address_leaves_nothing_readable_of_it(harness: LogsHarness) -> None:
+async def test_erasing_an_ip_address_leaves_nothing_readable_of_it(harness: LogsOwner) -> None:
     """Erasure by IP deletes every record from that address (found by blind index), shreds
     the key of its records that had no partner or user, and leaves neither the address, its
     user agent nor its blind index anywhere in the logs database."""
@@ -51,7 +53,7 @@ async def test_erasing_an_ip_address_leaves_nothing_readable_of_it(harness: Logs
     await harness.technical(ip=ip, user_agent=agent)
     other = await harness.api_request(partner_id="ptn_ipuser", ip=sample_ip(), user_agent="x/1")
 
-    result = await harness.run(EraseSubject(**task(), subject=SubjectRef(ip=ip)))
+    result = await harness.run(EraseSubject(**harness.task(), subject=SubjectRef(ip=ip)))
 
     outcomes = by_category(result)
     assert (outcomes["api_request_logs"].disposition, outcomes["api_request_logs"].records) == (
@@ -65,7 +67,7 @@ async def test_erasing_an_ip_address_leaves_nothing_readable_of_it(harness: Logs
     assert await harness.mentions(ip, agent, anonymous["ip_bidx"]) == []
 
 
-async def test_erasing_a_user_deletes_records_of_its_id_and_email(harness: LogsHarness) -> None:
+async def test_erasing_a_user_deletes_records_of_its_id_and_email(harness: LogsOwner) -> None:
     """A user subject (id and email) loses its technical logs, also a failed sign-in known
     only by the email; both its user key and its email's key are shredded."""
     email = "erase.me@partner.example.com"
@@ -76,7 +78,7 @@ async def test_erasing_a_user_deletes_records_of_its_id_and_email(harness: LogsH
     colleague = await harness.technical(partner_id="ptn_u", user_id="usr_kept", email="k@x.io")
 
     subject = SubjectRef(user_id="usr_erased", email=email.upper())
-    result = await harness.run(EraseSubject(**task(), subject=subject))
+    result = await harness.run(EraseSubject(**harness.task(), subject=subject))
 
     assert by_category(result)["technical_logs"].records == 2
     assert await harness.ids(TECHNICAL) == {colleague["_id"]}
@@ -85,12 +87,12 @@ async def test_erasing_a_user_deletes_records_of_its_id_and_email(harness: LogsH
     assert await harness.opens(colleague, "email") == "k@x.io"
 
 
-async def test_a_repeated_erasure_finds_nothing_more(harness: LogsHarness) -> None:
+async def test_a_repeated_erasure_finds_nothing_more(harness: LogsOwner) -> None:
     """A second erasure of the same subject (another task) reports nothing held."""
     await harness.api_request(partner_id="ptn_twice", ip=sample_ip(), user_agent="a/1")
     subject = SubjectRef(partner_id="ptn_twice")
-    await harness.run(EraseSubject(**task(), subject=subject))
+    await harness.run(EraseSubject(**harness.task(), subject=subject))
 
-    again = await harness.run(EraseSubject(**task(), subject=subject))
+    again = await harness.run(EraseSubject(**harness.task(), subject=subject))
 
     assert {o.disposition for o in again.outcomes} == {Disposition.NONE_HELD}

@@ -4,18 +4,18 @@ index and leaves nothing readable behind."""
 
 from __future__ import annotations
 
-from logs_privacy_support import LogsHarness, by_category, sample_agent, sample_ip, task
-
 from contracts.gateway import ApiRequestRecord, ApiRequestsLogged
 from contracts.logs import TechnicalRecord, TechnicalRecordsShipped
 from contracts.privacy import EraseSubject, SubjectRef
 from logs.store import API_REQUESTS, TECHNICAL
 from servicekit.clock import utcnow
 from servicekit.ids import new_id
+from support.logs_owner import LogsOwner, sample_agent, sample_ip
+from support.privacy_standin import by_category
 from support.waiting import eventually
 
 
-async def test_erasure_reaches_what_ingest_stored(harness: LogsHarness) -> None:
+async def test_erasure_reaches_what_ingest_stored(harness: LogsOwner) -> None:
     """An API request and a failed sign-in (email in mixed case, no user) from one address,
     ingested over the bus, are erased by IP and email: nothing of them is left."""
     ip, agent, email = sample_ip(), sample_agent(), "Mixed.Case@Example.com"
@@ -50,7 +50,7 @@ async def test_erasure_reaches_what_ingest_stored(harness: LogsHarness) -> None:
     copies = [await harness.db[c].find_one({}) for c in (API_REQUESTS, TECHNICAL)]
 
     subject = SubjectRef(ip=ip, email=email)
-    outcomes = by_category(await harness.run(EraseSubject(**task(), subject=subject)))
+    outcomes = by_category(await harness.run(EraseSubject(**harness.task(), subject=subject)))
 
     assert (outcomes["api_request_logs"].records, outcomes["technical_logs"].records) == (1, 1)
     for copy in copies:

@@ -5,8 +5,6 @@ as not applicable to logs."""
 
 from __future__ import annotations
 
-from logs_privacy_support import LogsHarness, by_category, sample_ip, task
-
 from contracts.privacy import (
     Disposition,
     EraseSubject,
@@ -17,31 +15,35 @@ from contracts.privacy import (
 )
 from logs.analytics import left_out
 from servicekit.restrictions import RESTRICTED_SUBJECTS, Flags
+from support.logs_owner import LogsOwner, sample_ip
+from support.privacy_standin import by_category
 
 REGISTER = RESTRICTED_SUBJECTS
 
 
 async def restrict(
-    harness: LogsHarness, subject: SubjectRef, *, restricted: bool, objection: bool = False
+    harness: LogsOwner, subject: SubjectRef, *, restricted: bool, objection: bool = False
 ) -> None:
     """Send one restrict (or object) command, with its broadcast, and wait for its result."""
-    command = RestrictSubject(**task(), subject=subject, restricted=restricted, objection=objection)
+    command = RestrictSubject(
+        **harness.task(), subject=subject, restricted=restricted, objection=objection
+    )
     await harness.run(command)
 
 
-async def flags(harness: LogsHarness, subject: SubjectRef, partner_id: str | None) -> Flags:
+async def flags(harness: LogsOwner, subject: SubjectRef, partner_id: str | None) -> Flags:
     """The subject's flags in the logs' register, for the partner's data."""
     return await harness.service.restrictions.flags_of(subject.identifiers(), partner_id)
 
 
-async def test_restriction_is_kept_by_blind_index(harness: LogsHarness) -> None:
+async def test_restriction_is_kept_by_blind_index(harness: LogsOwner) -> None:
     """Restricting a partner and an IP keeps one register entry naming both (the IP by its
     blind index, never the address); the outcome says the partner's records are restricted."""
     ip = sample_ip()
     await harness.api_request(partner_id="ptn_r", ip=ip, user_agent="r/1")
     subject = SubjectRef(partner_id="ptn_r", ip=ip)
 
-    result = await harness.run(RestrictSubject(**task(), subject=subject))
+    result = await harness.run(RestrictSubject(**harness.task(), subject=subject))
 
     [entry] = await harness.db[REGISTER].find({}).to_list()
     bidx = harness.vault.index("ip", ip)
@@ -57,7 +59,7 @@ async def test_restriction_is_kept_by_blind_index(harness: LogsHarness) -> None:
     assert outcomes["restricted_subjects"].records == 2
 
 
-async def test_objection_and_restriction_are_lifted_separately(harness: LogsHarness) -> None:
+async def test_objection_and_restriction_are_lifted_separately(harness: LogsOwner) -> None:
     """An objection and a restriction of one user are two flags: lifting the restriction
     keeps the objection; lifting that too leaves none."""
     subject = SubjectRef(user_id="usr_flags")
@@ -72,7 +74,7 @@ async def test_objection_and_restriction_are_lifted_separately(harness: LogsHarn
     assert await flags(harness, subject, None) == Flags()
 
 
-async def test_analytics_leave_out_exactly_the_flagged_subjects(harness: LogsHarness) -> None:
+async def test_analytics_leave_out_exactly_the_flagged_subjects(harness: LogsOwner) -> None:
     """What analytics leave out follows the register: a record of a restricted IP (by blind
     index) or of an objecting partner is left out, other records are not, and none once
     lifted."""
@@ -97,7 +99,7 @@ async def test_analytics_leave_out_exactly_the_flagged_subjects(harness: LogsHar
 
 
 async def test_lifting_what_was_never_set_leaves_the_subject_unflagged(
-    harness: LogsHarness,
+    harness: LogsOwner,
 ) -> None:
     """Lifting the restriction of a subject never restricted flags nothing."""
     subject = SubjectRef(partner_id="ptn_never")
@@ -106,14 +108,14 @@ async def test_lifting_what_was_never_set_leaves_the_subject_unflagged(
     assert await flags(harness, subject, "ptn_never") == Flags()
 
 
-async def test_flags_outlive_an_erasure_and_show_in_the_export(harness: LogsHarness) -> None:
+async def test_flags_outlive_an_erasure_and_show_in_the_export(harness: LogsOwner) -> None:
     """A restricted subject's export shows the register's entry; after its erasure the entry
     stays, reported retained, so records that arrive later stay out of analytics."""
     subject = SubjectRef(partner_id="ptn_kept")
     await restrict(harness, subject, restricted=True, objection=True)
 
-    export = (await harness.run(ExportSubject(**task(), subject=subject))).export
-    erased = await harness.run(EraseSubject(**task(), subject=subject))
+    export = (await harness.run(ExportSubject(**harness.task(), subject=subject))).export
+    erased = await harness.run(EraseSubject(**harness.task(), subject=subject))
 
     assert export is not None
     [shown] = export["restricted_subjects"]
@@ -123,12 +125,14 @@ async def test_flags_outlive_an_erasure_and_show_in_the_export(harness: LogsHarn
     assert await flags(harness, subject, "ptn_kept") == Flags(restricted=True, objection=True)
 
 
-async def test_rectification_is_answered_as_not_applicable(harness: LogsHarness) -> None:
+async def test_rectification_is_answered_as_not_applicable(harness: LogsOwner) -> None:
     """A rectification changes no log record and says that logs are not rectified."""
     record = await harness.api_request(partner_id="ptn_rect", ip=sample_ip(), user_agent="o/1")
     subject = SubjectRef(partner_id="ptn_rect")
 
-    result = await harness.run(RectifySubject(**task(), subject=subject, changes={"ip": "1.1.1.1"}))
+    result = await harness.run(
+        RectifySubject(**harness.task(), subject=subject, changes={"ip": "1.1.1.1"})
+    )
 
     outcome = by_category(result)["api_request_logs"]
     assert (outcome.disposition, outcome.records) == (Disposition.FOUND, 1)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from logs_privacy_support import T0, LogsHarness, build_harness, sample_ip
-
 from contracts.retention import RetentionSwept
 from logs.inventory import (
     API_REQUEST_RETENTION_DAYS,
@@ -19,6 +17,8 @@ from logs.order_facts import ORDER_FACTS
 from logs.retention import RULES, RetentionJob, RetentionSweep, create_ttl_indexes
 from logs.store import API_REQUESTS, TECHNICAL
 from servicekit.settings import ServiceSettings
+from support.logs_owner import LogsOwner, sample_ip
+from support.privacy_standin import T0
 from support.services import running
 from support.waiting import eventually
 
@@ -30,7 +30,7 @@ def days(count: int) -> timedelta:
     return timedelta(days=count)
 
 
-async def test_each_rule_removes_only_what_outlived_it(harness: LogsHarness) -> None:
+async def test_each_rule_removes_only_what_outlived_it(harness: LogsOwner) -> None:
     """Records a minute past their rule go, records a minute short of it stay; the report
     counts what went, per inventory category."""
     api, tech, facts = (
@@ -57,7 +57,7 @@ async def test_each_rule_removes_only_what_outlived_it(harness: LogsHarness) -> 
     assert await harness.ids(ORDER_FACTS) == {young_fact}
 
 
-async def test_the_inventory_announces_the_periods_the_sweep_applies(harness: LogsHarness) -> None:
+async def test_the_inventory_announces_the_periods_the_sweep_applies(harness: LogsOwner) -> None:
     """Each swept category's announced retention is the sweep's rule (one source)."""
     announced = {category.name: category.retention_days for category in INVENTORY}
 
@@ -68,7 +68,7 @@ async def test_the_inventory_announces_the_periods_the_sweep_applies(harness: Lo
     assert announced["technical_logs"] == 90
 
 
-async def test_a_sweep_deletes_in_batches_until_none_is_left(harness: LogsHarness) -> None:
+async def test_a_sweep_deletes_in_batches_until_none_is_left(harness: LogsOwner) -> None:
     """With batches of two, five expired requests all go and are counted; a second sweep
     finds nothing."""
     expired = T0 - days(API_REQUEST_RETENTION_DAYS) - MINUTE
@@ -83,7 +83,7 @@ async def test_a_sweep_deletes_in_batches_until_none_is_left(harness: LogsHarnes
     assert await harness.db[API_REQUESTS].count_documents({}) == 0
 
 
-async def test_the_job_announces_each_sweep_once_per_interval(harness: LogsHarness) -> None:
+async def test_the_job_announces_each_sweep_once_per_interval(harness: LogsOwner) -> None:
     """The background job, at an injected time, sweeps and publishes `RetentionSwept` with
     service "logs"; a second run in the same interval is skipped."""
     expired = T0 - days(TECHNICAL_LOG_RETENTION_DAYS) - MINUTE
@@ -113,7 +113,7 @@ async def test_ttl_indexes_are_made_only_where_the_server_takes_them(
 ) -> None:
     """With LOGS_TTL_INDEXES the service starts on any server; each collection the server
     took a TTL index for has one with its rule's period, and a refusing server has none."""
-    harness = build_harness(namespace, logs_ttl_indexes=True)
+    harness = LogsOwner.build(namespace, logs_ttl_indexes=True)
     async with running(harness.caller, harness.service):
         taken = await create_ttl_indexes(harness.db)
         for rule in RULES:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from logs_privacy_support import LogsHarness, by_category, sample_agent, sample_ip, task
-
 from contracts.privacy import (
     Disposition,
     EraseSubject,
@@ -20,6 +18,8 @@ from contracts.privacy import (
 from logs.order_facts import ORDER_FACTS
 from logs.store import API_REQUESTS, TECHNICAL
 from servicekit.restrictions import RESTRICTED_SUBJECTS, Flags
+from support.logs_owner import LogsOwner, sample_agent, sample_ip
+from support.privacy_standin import by_category
 
 Doc = dict[str, object]
 A, B = "ptn_scope_a", "ptn_scope_b"
@@ -37,7 +37,7 @@ class Records:
     anonymous: Doc
 
 
-async def _records(harness: LogsHarness) -> Records:
+async def _records(harness: LogsOwner) -> Records:
     email, ip = f"scope.{sample_agent()[-8:]}@example.org", sample_ip()
     a, b = [], []
     for partner, user, stored in ((A, "usr_scope_a", a), (B, "usr_scope_b", b)):
@@ -53,7 +53,7 @@ async def _records(harness: LogsHarness) -> Records:
     return Records(email=email, ip=ip, a=a, b=b, anonymous=anonymous)
 
 
-async def _still_readable(harness: LogsHarness, documents: list[Doc]) -> None:
+async def _still_readable(harness: LogsOwner, documents: list[Doc]) -> None:
     """Each document is stored still, and its sealed user agent opens."""
     for document in documents:
         collection = API_REQUESTS if "route" in document else TECHNICAL
@@ -61,18 +61,20 @@ async def _still_readable(harness: LogsHarness, documents: list[Doc]) -> None:
         assert await harness.opens(dict(document), "user_agent") is not None
 
 
-async def _counts(harness: LogsHarness, subject: SubjectRef, scope: str | None) -> dict[str, int]:
-    result = await harness.run(LocateSubject(**task(), subject=subject, scope_partner_id=scope))
+async def _counts(harness: LogsOwner, subject: SubjectRef, scope: str | None) -> dict[str, int]:
+    result = await harness.run(
+        LocateSubject(**harness.task(), subject=subject, scope_partner_id=scope)
+    )
     return {name: o.records for name, o in by_category(result).items()}
 
 
-async def test_a_partners_erasure_deletes_its_own_records_only(harness: LogsHarness) -> None:
+async def test_a_partners_erasure_deletes_its_own_records_only(harness: LogsOwner) -> None:
     """Erasing email and IP scoped to A deletes A's API request and sign-in record; B's and
     the anonymous record are there and readable (no address key was shredded)."""
     held = await _records(harness)
     subject = SubjectRef(email=held.email, ip=held.ip)
 
-    result = await harness.run(EraseSubject(**task(), subject=subject, scope_partner_id=A))
+    result = await harness.run(EraseSubject(**harness.task(), subject=subject, scope_partner_id=A))
 
     outcomes = by_category(result)
     assert outcomes["api_request_logs"].records == 1
@@ -84,7 +86,7 @@ async def test_a_partners_erasure_deletes_its_own_records_only(harness: LogsHarn
 
 
 async def test_a_partners_user_key_is_shredded_only_when_all_its_records_are_its_own(
-    harness: LogsHarness,
+    harness: LogsOwner,
 ) -> None:
     """Erasing A's user scoped to A shreds that user's key (a copy no longer opens); naming
     B's user scoped to A finds and shreds nothing."""
@@ -92,11 +94,15 @@ async def test_a_partners_user_key_is_shredded_only_when_all_its_records_are_its
     [_, a_sign_in] = held.a
 
     await harness.run(
-        EraseSubject(**task(), subject=SubjectRef(user_id="usr_scope_a"), scope_partner_id=A)
+        EraseSubject(
+            **harness.task(), subject=SubjectRef(user_id="usr_scope_a"), scope_partner_id=A
+        )
     )
     others = await _counts(harness, SubjectRef(user_id="usr_scope_b"), A)
     await harness.run(
-        EraseSubject(**task(), subject=SubjectRef(user_id="usr_scope_b"), scope_partner_id=A)
+        EraseSubject(
+            **harness.task(), subject=SubjectRef(user_id="usr_scope_b"), scope_partner_id=A
+        )
     )
 
     assert await harness.opens(dict(a_sign_in), "user_agent") is None
@@ -104,13 +110,13 @@ async def test_a_partners_user_key_is_shredded_only_when_all_its_records_are_its
     await _still_readable(harness, [*held.b, held.anonymous])
 
 
-async def test_a_partners_export_holds_only_its_own_records(harness: LogsHarness) -> None:
+async def test_a_partners_export_holds_only_its_own_records(harness: LogsOwner) -> None:
     """An export by email and IP scoped to A holds A's API request and sign-in record only,
     opened; unscoped, the locate counts B's and the anonymous record too."""
     held = await _records(harness)
     subject = SubjectRef(email=held.email, ip=held.ip)
 
-    result = await harness.run(ExportSubject(**task(), subject=subject, scope_partner_id=A))
+    result = await harness.run(ExportSubject(**harness.task(), subject=subject, scope_partner_id=A))
     everywhere = await _counts(harness, subject, None)
 
     assert result.export is not None
@@ -120,14 +126,16 @@ async def test_a_partners_export_holds_only_its_own_records(harness: LogsHarness
     assert (everywhere["api_request_logs"], everywhere["technical_logs"]) == (2, 3)
 
 
-async def test_a_partners_restriction_is_its_own_flag(harness: LogsHarness) -> None:
+async def test_a_partners_restriction_is_its_own_flag(harness: LogsOwner) -> None:
     """A restriction scoped to A is A's own register entry: the email is restricted for A's
     records, not for B's; B sees no entry, ops see A's; A lifting it unflags A's records."""
     held = await _records(harness)
     subject = SubjectRef(email=held.email)
     register = harness.service.restrictions
 
-    result = await harness.run(RestrictSubject(**task(), subject=subject, scope_partner_id=A))
+    result = await harness.run(
+        RestrictSubject(**harness.task(), subject=subject, scope_partner_id=A)
+    )
 
     assert by_category(result)["technical_logs"].records == 1
     [entry] = await harness.db[RESTRICTED_SUBJECTS].find({}).to_list()
@@ -136,34 +144,36 @@ async def test_a_partners_restriction_is_its_own_flag(harness: LogsHarness) -> N
     assert await register.flags_of(subject.identifiers(), B) == Flags()
     assert (await _counts(harness, subject, B))["restricted_subjects"] == 0
     assert (await _counts(harness, subject, None))["restricted_subjects"] == 1
-    lift = RestrictSubject(**task(), subject=subject, scope_partner_id=A, restricted=False)
+    lift = RestrictSubject(**harness.task(), subject=subject, scope_partner_id=A, restricted=False)
     unflagged = await harness.run(lift)
     assert by_category(unflagged)["restricted_subjects"].disposition == Disposition.UNRESTRICTED
     assert await register.flags_of(subject.identifiers(), A) == Flags()
 
 
-async def test_a_partners_rectification_answers_for_its_own_records(harness: LogsHarness) -> None:
+async def test_a_partners_rectification_answers_for_its_own_records(harness: LogsOwner) -> None:
     """A rectification scoped to A counts A's records only (logs are not rectified)."""
     held = await _records(harness)
     subject = SubjectRef(email=held.email)
 
     result = await harness.run(
-        RectifySubject(**task(), subject=subject, scope_partner_id=A, changes={"email": "x@y.org"})
+        RectifySubject(
+            **harness.task(), subject=subject, scope_partner_id=A, changes={"email": "x@y.org"}
+        )
     )
 
     assert by_category(result)["technical_logs"].records == 1
     await _still_readable(harness, [*held.a, *held.b, held.anonymous])
 
 
-async def test_another_partners_id_touches_nothing(harness: LogsHarness) -> None:
+async def test_another_partners_id_touches_nothing(harness: LogsOwner) -> None:
     """Scoped to A, the subject `partner_id` = B finds nothing, and erasing or restricting
     by it deletes nothing, shreds no key and flags nothing of B's."""
     held = await _records(harness)
     subject = SubjectRef(partner_id=B)
 
     counts = await _counts(harness, subject, A)
-    await harness.run(EraseSubject(**task(), subject=subject, scope_partner_id=A))
-    await harness.run(RestrictSubject(**task(), subject=subject, scope_partner_id=A))
+    await harness.run(EraseSubject(**harness.task(), subject=subject, scope_partner_id=A))
+    await harness.run(RestrictSubject(**harness.task(), subject=subject, scope_partner_id=A))
 
     assert set(counts.values()) == {0}
     await _still_readable(harness, [*held.a, *held.b, held.anonymous])
@@ -171,11 +181,13 @@ async def test_another_partners_id_touches_nothing(harness: LogsHarness) -> None
     assert await harness.service.restrictions.flags_of({"partner_id": B}, B) == Flags()
 
 
-async def test_without_a_scope_every_record_is_erased(harness: LogsHarness) -> None:
+async def test_without_a_scope_every_record_is_erased(harness: LogsOwner) -> None:
     """Unscoped, erasing email and IP deletes A's, B's and the anonymous records."""
     held = await _records(harness)
 
-    await harness.run(EraseSubject(**task(), subject=SubjectRef(email=held.email, ip=held.ip)))
+    await harness.run(
+        EraseSubject(**harness.task(), subject=SubjectRef(email=held.email, ip=held.ip))
+    )
 
     assert await harness.db[API_REQUESTS].count_documents({}) == 0
     assert await harness.db[TECHNICAL].count_documents({}) == 0

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from provisioning_privacy_support import Harness, build_harness
 
 from servicekit.settings import ServiceSettings
+from support.provisioning_owner import ProvisioningOwner
 from support.services import fresh_namespace, running
 
 
@@ -20,8 +20,8 @@ async def namespace(amqp_url: str, mongo_url: str) -> AsyncIterator[ServiceSetti
 
 
 @pytest.fixture
-async def harness(namespace: ServiceSettings) -> AsyncIterator[Harness]:
+async def harness(namespace: ServiceSettings) -> AsyncIterator[ProvisioningOwner]:
     """Provisioning and the stand-in privacy service, running; the sweep job waits an hour."""
-    harness = build_harness(namespace)
+    harness = ProvisioningOwner.build(namespace)
     async with running(harness.caller, harness.service):
         yield harness

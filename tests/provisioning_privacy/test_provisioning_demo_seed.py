@@ -3,8 +3,6 @@ a real catalogue package; seeded once, and never brought back after an erasure."
 
 from __future__ import annotations
 
-from provisioning_privacy_support import Harness
-
 from contracts.privacy import SubjectRef
 from provisioning.provider import luhn_valid
 from provisioning.purchase_store import open_end_user
@@ -17,9 +15,10 @@ from provisioning.seed import (
     seed_demo,
 )
 from provisioning.store import ESIMS, ORDERS
+from support.provisioning_owner import ProvisioningOwner
 
 
-async def test_the_demo_order_is_sealed_and_has_an_esim(harness: Harness) -> None:
+async def test_the_demo_order_is_sealed_and_has_an_esim(harness: ProvisioningOwner) -> None:
     """Seeded twice: one completed order of a catalogue package, its end user's email sealed
     (found by its blind index, never stored in clear), and one eSIM with a valid ICCID whose
     matching id opens with the partner's key."""
@@ -45,7 +44,9 @@ async def test_the_demo_order_is_sealed_and_has_an_esim(harness: Harness) -> Non
     assert await harness.opens(DEMO_ICCID, "matching_id", esim["matching_id"])
 
 
-async def test_seeding_again_does_not_bring_an_erased_end_user_back(harness: Harness) -> None:
+async def test_seeding_again_does_not_bring_an_erased_end_user_back(
+    harness: ProvisioningOwner,
+) -> None:
     """After the demo end user's erasure, a new seed leaves her order without end-user data."""
     await seed_demo(harness.db, harness.vault)
     await harness.erase(SubjectRef(email=DEMO_END_USER_EMAIL))
@@ -56,7 +57,7 @@ async def test_seeding_again_does_not_bring_an_erased_end_user_back(harness: Har
     assert "end_user" not in order
 
 
-async def test_without_keys_only_the_catalogue_is_seeded(harness: Harness) -> None:
+async def test_without_keys_only_the_catalogue_is_seeded(harness: ProvisioningOwner) -> None:
     """Without a vault the demo order is not seeded (it could not be sealed), and a later
     seed with keys still creates it."""
     await seed_demo(harness.db, None)

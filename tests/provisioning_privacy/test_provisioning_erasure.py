@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from provisioning_privacy_support import EndUser, Harness, by_category
-
 from contracts.privacy import Disposition, LegalBasis, SubjectRef
 from provisioning.callbacks import CALLBACKS
 from provisioning.inventory import TRANSACTION_RETENTION_DAYS
@@ -15,11 +13,15 @@ from provisioning.privacy import ERASED_BODY_HASH
 from provisioning.store import ESIMS, ORDERS
 from provisioning.webhook_store import ATTEMPTS, DELIVERIES, ENDPOINTS
 from servicekit.keyring import KEY_COLLECTION
+from support.privacy_standin import by_category
+from support.provisioning_owner import EndUser, ProvisioningOwner
 
 SEVEN_YEARS = timedelta(days=TRANSACTION_RETENTION_DAYS)
 
 
-async def test_erasing_an_end_user_keeps_only_the_pseudonymised_order(harness: Harness) -> None:
+async def test_erasing_an_end_user_keeps_only_the_pseudonymised_order(
+    harness: ProvisioningOwner,
+) -> None:
     """Erasure by email shreds the order's key, removes the end user's fields and blind
     indexes, deletes callbacks, deliveries and attempts, and keeps the order and the eSIM,
     reported retained for 7 years from their creation; others' records stay readable."""
@@ -70,7 +72,7 @@ async def test_erasing_an_end_user_keeps_only_the_pseudonymised_order(harness: H
     assert await harness.ids(ATTEMPTS) == {attempts[other.email]}
 
 
-async def test_a_repeated_erasure_changes_nothing(harness: Harness) -> None:
+async def test_a_repeated_erasure_changes_nothing(harness: ProvisioningOwner) -> None:
     """Erasing the same ICCID twice: the second finds nothing left to delete or shred."""
     partner = "ptn_erase_b"
     user = EndUser.sample(partner)
@@ -94,7 +96,9 @@ async def test_a_repeated_erasure_changes_nothing(harness: Harness) -> None:
     assert after == counts == {ORDERS: 1, DELIVERIES: 0}
 
 
-async def test_top_ups_of_the_end_users_esim_are_kept_and_reported(harness: Harness) -> None:
+async def test_top_ups_of_the_end_users_esim_are_kept_and_reported(
+    harness: ProvisioningOwner,
+) -> None:
     """An end user found by reference also has the top-ups of her eSIM (found by ICCID):
     kept as transaction records, reported retained; another eSIM's top-up is not counted."""
     user, other = EndUser.sample("ptn_erase_topup"), EndUser.sample("ptn_erase_topup")
@@ -115,7 +119,7 @@ async def test_top_ups_of_the_end_users_esim_are_kept_and_reported(harness: Harn
 
 
 async def test_erasing_a_partner_deletes_its_endpoints_and_delivery_logs(
-    harness: Harness,
+    harness: ProvisioningOwner,
 ) -> None:
     """Erasure by partner id deletes its webhook endpoints, deliveries and attempts; another
     partner's stay untouched."""
@@ -137,7 +141,7 @@ async def test_erasing_a_partner_deletes_its_endpoints_and_delivery_logs(
 
 
 async def test_erasing_a_partner_shreds_its_esims_matching_ids_and_end_users(
-    harness: Harness,
+    harness: ProvisioningOwner,
 ) -> None:
     """A partner's erasure keeps its orders and eSIMs (7 years) but shreds the partner's key,
     so the eSIMs' matching ids no longer open, and its end users' fields; another partner's

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from provisioning_privacy_support import EndUser, Harness, build_harness, by_category, task
-
 from contracts.privacy import Disposition, ExportSubject, LocateSubject, SubjectRef
 from provisioning.store import ESIMS, ORDERS
 from provisioning.webhook_store import DELIVERIES
 from servicekit.clock import utcnow
 from servicekit.settings import ServiceSettings
+from support.privacy_standin import by_category
+from support.provisioning_owner import EndUser, ProvisioningOwner
 from support.services import running
 
 
-async def test_locate_counts_the_records_of_each_category(harness: Harness) -> None:
+async def test_locate_counts_the_records_of_each_category(harness: ProvisioningOwner) -> None:
     """An ICCID finds its order, top-up, eSIM, callbacks, deliveries and their attempts; a
     partner id also finds its endpoints; categories without records are reported as none
     held."""
@@ -33,10 +33,10 @@ async def test_locate_counts_the_records_of_each_category(harness: Harness) -> N
     await harness.completed(other)
 
     by_iccid = by_category(
-        await harness.run(LocateSubject(**task(), subject=SubjectRef(iccid=user.iccid)))
+        await harness.run(LocateSubject(**harness.task(), subject=SubjectRef(iccid=user.iccid)))
     )
     by_partner = by_category(
-        await harness.run(LocateSubject(**task(), subject=SubjectRef(partner_id=partner)))
+        await harness.run(LocateSubject(**harness.task(), subject=SubjectRef(partner_id=partner)))
     )
 
     assert {name: o.records for name, o in by_iccid.items()} == {
@@ -57,7 +57,7 @@ async def test_locate_counts_the_records_of_each_category(harness: Harness) -> N
 
 
 async def test_email_and_reference_are_found_only_through_their_blind_index(
-    harness: Harness,
+    harness: ProvisioningOwner,
 ) -> None:
     """No order holds the end user's email or reference in plaintext; locating by either
     (the email in other letter case too) finds her order through the indexed blind index."""
@@ -71,7 +71,7 @@ async def test_email_and_reference_are_found_only_through_their_blind_index(
         SubjectRef(end_user_ref=user.reference),
     ]
     found = [
-        by_category(await harness.run(LocateSubject(**task(), subject=subject)))
+        by_category(await harness.run(LocateSubject(**harness.task(), subject=subject)))
         for subject in subjects
     ]
 
@@ -88,7 +88,9 @@ async def test_email_and_reference_are_found_only_through_their_blind_index(
     assert {("end_user.email_bidx",), ("end_user.reference_bidx",), ("iccids",)} <= indexed
 
 
-async def test_deliveries_carry_the_payloads_subject_in_indexed_fields(harness: Harness) -> None:
+async def test_deliveries_carry_the_payloads_subject_in_indexed_fields(
+    harness: ProvisioningOwner,
+) -> None:
     """A queued delivery stores its payload's order id (and an eSIM event's ICCID)
     top-level, both indexed."""
     user = EndUser.sample("ptn_indexed")
@@ -108,7 +110,9 @@ async def test_deliveries_carry_the_payloads_subject_in_indexed_fields(harness: 
     assert {("iccid",), ("order_id",), ("created_at",)} <= indexed
 
 
-async def test_export_shows_the_subjects_records_but_no_credential(harness: Harness) -> None:
+async def test_export_shows_the_subjects_records_but_no_credential(
+    harness: ProvisioningOwner,
+) -> None:
     """A partner's export lists its order with the end user opened, the top-up, the eSIM
     with usage and validity, the callbacks, its endpoint, the delivery with its payload and
     the attempt; no matching id, LPA string or sealed secret is in it."""
@@ -127,7 +131,7 @@ async def test_export_shows_the_subjects_records_but_no_credential(harness: Harn
     assert esim is not None
 
     result = await harness.run(
-        ExportSubject(**task(), subject=SubjectRef(partner_id=user.partner_id))
+        ExportSubject(**harness.task(), subject=SubjectRef(partner_id=user.partner_id))
     )
 
     export = result.export
@@ -155,14 +159,16 @@ async def test_export_shows_the_subjects_records_but_no_credential(harness: Harn
     assert "matching_id" not in exported_esim
 
 
-async def test_an_end_users_export_opens_her_sealed_fields(harness: Harness) -> None:
+async def test_an_end_users_export_opens_her_sealed_fields(harness: ProvisioningOwner) -> None:
     """Exported by email, the end user's own order shows her email and reference in clear;
     another end user's order is not in it."""
     user, other = EndUser.sample("ptn_export_user"), EndUser.sample("ptn_export_user")
     await harness.order(user)
     await harness.order(other)
 
-    result = await harness.run(ExportSubject(**task(), subject=SubjectRef(email=user.email)))
+    result = await harness.run(
+        ExportSubject(**harness.task(), subject=SubjectRef(email=user.email))
+    )
 
     assert result.export is not None
     [order] = result.export["orders"]
@@ -176,9 +182,9 @@ async def test_without_keys_a_privacy_task_fails_instead_of_answering(
 ) -> None:
     """Provisioning without MASTER_KEYS/BLIND_INDEX_KEY cannot find or open sealed end-user
     fields: a locate fails (reported as failed), rather than claim nothing is held."""
-    harness = build_harness(namespace, master_keys=None, blind_index_key=None)
+    harness = ProvisioningOwner.build(namespace, master_keys=None, blind_index_key=None)
     async with running(harness.caller, harness.service):
-        command = LocateSubject(**task(), subject=SubjectRef(email="someone@example.com"))
+        command = LocateSubject(**harness.task(), subject=SubjectRef(email="someone@example.com"))
         result = await harness.run(command, succeed=False)
 
     assert result.outcomes == []

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from provisioning_privacy_support import EndUser, Harness, by_category, new_iccid, task
-
 from contracts.privacy import (
     Disposition,
     LocateSubject,
@@ -18,9 +16,13 @@ from contracts.privacy import (
 from provisioning.privacy import RESTRICTED_ERROR
 from provisioning.store import ORDERS, RECTIFICATIONS
 from provisioning.webhook_store import DELIVERIES
+from support.privacy_standin import by_category
+from support.provisioning_owner import EndUser, ProvisioningOwner, new_iccid
 
 
-async def test_restriction_stops_every_webhook_about_the_end_user(harness: Harness) -> None:
+async def test_restriction_stops_every_webhook_about_the_end_user(
+    harness: ProvisioningOwner,
+) -> None:
     """Restricting by ICCID gives up the due deliveries carrying it, leaves delivered ones
     and other end users' alone, and later events about the order or the eSIM queue nothing."""
     partner = "ptn_restrict"
@@ -33,7 +35,7 @@ async def test_restriction_stops_every_webhook_about_the_end_user(harness: Harne
     await harness.db[DELIVERIES].update_one({"_id": sent}, {"$set": {"status": "delivered"}})
     [others] = await harness.completed(other)
 
-    command = RestrictSubject(**task(), subject=SubjectRef(iccid=user.iccid))
+    command = RestrictSubject(**harness.task(), subject=SubjectRef(iccid=user.iccid))
     outcomes = by_category(await harness.run(command))
 
     assert outcomes["end_user_data"].disposition == Disposition.RESTRICTED
@@ -49,22 +51,24 @@ async def test_restriction_stops_every_webhook_about_the_end_user(harness: Harne
     assert len(await harness.installed(other)) == 1
 
 
-async def test_lifting_a_restriction_lets_webhooks_through_again(harness: Harness) -> None:
+async def test_lifting_a_restriction_lets_webhooks_through_again(
+    harness: ProvisioningOwner,
+) -> None:
     """After the restriction is lifted, events about the eSIM are queued again."""
     user = EndUser.sample("ptn_lift")
     await harness.endpoint(user.partner_id)
     await harness.order(user)
     subject = SubjectRef(email=user.email)
-    await harness.run(RestrictSubject(**task(), subject=subject))
+    await harness.run(RestrictSubject(**harness.task(), subject=subject))
     assert await harness.completed(user) == []
 
-    lifted = await harness.run(RestrictSubject(**task(), subject=subject, restricted=False))
+    lifted = await harness.run(RestrictSubject(**harness.task(), subject=subject, restricted=False))
 
     assert by_category(lifted)["end_user_data"].disposition == Disposition.UNRESTRICTED
     assert len(await harness.completed(user)) == 1
 
 
-async def test_a_restricted_end_users_top_up_queues_no_webhook(harness: Harness) -> None:
+async def test_a_restricted_end_users_top_up_queues_no_webhook(harness: ProvisioningOwner) -> None:
     """Restricting by email covers her top-ups too: an event about a top-up of her eSIM
     (its id as `order_id`) queues nothing."""
     user = EndUser.sample("ptn_restrict_topup")
@@ -72,13 +76,13 @@ async def test_a_restricted_end_users_top_up_queues_no_webhook(harness: Harness)
     await harness.order(user)
     topup_id = await harness.topup(user)
 
-    await harness.run(RestrictSubject(**task(), subject=SubjectRef(email=user.email)))
+    await harness.run(RestrictSubject(**harness.task(), subject=SubjectRef(email=user.email)))
 
     about_topup = dataclasses.replace(user, order_id=topup_id, iccid=new_iccid())
     assert await harness.completed(about_topup) == []
 
 
-async def test_rectification_reseals_the_end_users_email(harness: Harness) -> None:
+async def test_rectification_reseals_the_end_users_email(harness: ProvisioningOwner) -> None:
     """A corrected email is sealed with the order's key under a new blind index: the order
     opens to it, it finds the order and the old email no longer does; the change is
     recorded by field name."""
@@ -87,7 +91,7 @@ async def test_rectification_reseals_the_end_users_email(harness: Harness) -> No
     corrected = f"fixed.{user.email}"
 
     command = RectifySubject(
-        **task(), subject=SubjectRef(iccid=user.iccid), changes={"email": corrected}
+        **harness.task(), subject=SubjectRef(iccid=user.iccid), changes={"email": corrected}
     )
     outcomes = by_category(await harness.run(command))
 
@@ -103,7 +107,9 @@ async def test_rectification_reseals_the_end_users_email(harness: Harness) -> No
         user.reference
     )
     new, old = [
-        by_category(await harness.run(LocateSubject(**task(), subject=SubjectRef(email=email))))
+        by_category(
+            await harness.run(LocateSubject(**harness.task(), subject=SubjectRef(email=email)))
+        )
         for email in (corrected, user.email)
     ]
     assert (new["orders"].records, old["orders"].records) == (1, 0)
@@ -111,14 +117,16 @@ async def test_rectification_reseals_the_end_users_email(harness: Harness) -> No
     assert record["fields"] == ["email"]
 
 
-async def test_a_malformed_correction_is_refused_and_changes_nothing(harness: Harness) -> None:
+async def test_a_malformed_correction_is_refused_and_changes_nothing(
+    harness: ProvisioningOwner,
+) -> None:
     """A rectification to a malformed email fails the task and leaves the order as it was."""
     user = EndUser.sample("ptn_rectify_bad")
     await harness.order(user)
     before = await harness.db[ORDERS].find_one({"_id": user.order_id})
 
     command = RectifySubject(
-        **task(), subject=SubjectRef(email=user.email), changes={"email": "not-an-email"}
+        **harness.task(), subject=SubjectRef(email=user.email), changes={"email": "not-an-email"}
     )
     result = await harness.run(command, succeed=False)
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from provisioning_privacy_support import EndUser, Harness, build_harness
-
 from contracts.retention import RetentionSwept
 from provisioning.callbacks import CALLBACKS
 from provisioning.inventory import (
@@ -21,13 +19,14 @@ from provisioning.webhook_store import ATTEMPTS, DELIVERIES
 from servicekit.clock import utcnow
 from servicekit.outbox import PENDING
 from servicekit.settings import ServiceSettings
+from support.provisioning_owner import EndUser, ProvisioningOwner
 from support.services import running
 from support.waiting import eventually
 
 MINUTE = timedelta(minutes=1)
 
 
-async def logs_of(harness: Harness, user: EndUser) -> None:
+async def logs_of(harness: ProvisioningOwner, user: EndUser) -> None:
     """An order, a callback, a delivery and an attempt about the user, made now."""
     await harness.order(user)
     await harness.callback(user.iccid)
@@ -35,7 +34,7 @@ async def logs_of(harness: Harness, user: EndUser) -> None:
     await harness.attempt(delivery, user.partner_id)
 
 
-async def test_technical_logs_go_when_their_90_days_run_out(harness: Harness) -> None:
+async def test_technical_logs_go_when_their_90_days_run_out(harness: ProvisioningOwner) -> None:
     """Deliveries, attempts and callbacks stay a minute before 90 days and go a minute
     after; the order (a transaction record) stays; the report counts what went."""
     user = EndUser.sample("ptn_sweep")
@@ -57,7 +56,9 @@ async def test_technical_logs_go_when_their_90_days_run_out(harness: Harness) ->
     assert await harness.ids(ORDERS) == {user.order_id}
 
 
-async def test_transaction_records_go_when_their_7_years_run_out(harness: Harness) -> None:
+async def test_transaction_records_go_when_their_7_years_run_out(
+    harness: ProvisioningOwner,
+) -> None:
     """An order, its top-up and its eSIM created 7 years and a minute before the sweep are
     deleted and the order's key shredded; records a minute short of 7 years stay."""
     rule = timedelta(days=TRANSACTION_RETENTION_DAYS)
@@ -80,7 +81,7 @@ async def test_transaction_records_go_when_their_7_years_run_out(harness: Harnes
     )
 
 
-async def test_without_keys_transaction_records_are_not_swept(harness: Harness) -> None:
+async def test_without_keys_transaction_records_are_not_swept(harness: ProvisioningOwner) -> None:
     """A sweep without a vault (no keys configured) leaves old orders, whose keys it could
     not shred, for a sweep that can."""
     old = EndUser.sample("ptn_old_nokeys")
@@ -92,7 +93,7 @@ async def test_without_keys_transaction_records_are_not_swept(harness: Harness) 
     assert await harness.ids(ORDERS) == {old.order_id}
 
 
-async def test_a_callback_waits_for_its_event_to_be_published(harness: Harness) -> None:
+async def test_a_callback_waits_for_its_event_to_be_published(harness: ProvisioningOwner) -> None:
     """An old callback whose event is not yet published is kept until it is."""
     callback_id = await harness.callback(EndUser.sample("ptn_unpublished").iccid)
     await harness.db[CALLBACKS].update_one({"_id": callback_id}, {"$set": {PENDING: 1}})
@@ -104,7 +105,9 @@ async def test_a_callback_waits_for_its_event_to_be_published(harness: Harness) 
     assert await harness.ids(CALLBACKS) == {callback_id}
 
 
-async def test_one_replica_sweeps_each_interval_and_announces_counts(harness: Harness) -> None:
+async def test_one_replica_sweeps_each_interval_and_announces_counts(
+    harness: ProvisioningOwner,
+) -> None:
     """The job sweeps once per interval and publishes `RetentionSwept` for provisioning,
     with counts and no identifiers."""
     user = EndUser.sample("ptn_job")
@@ -138,7 +141,7 @@ async def test_one_replica_sweeps_each_interval_and_announces_counts(harness: Ha
 async def test_the_service_sweeps_in_the_background(namespace: ServiceSettings) -> None:
     """Provisioning built by `create_service` runs its first sweep after the configured
     delay and announces it."""
-    harness = build_harness(namespace, retention_sweep_first_delay_seconds=0)
+    harness = ProvisioningOwner.build(namespace, retention_sweep_first_delay_seconds=0)
     async with running(harness.caller, harness.service):
 
         async def announced() -> RetentionSwept | None:

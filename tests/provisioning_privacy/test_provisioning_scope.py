@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from provisioning_privacy_support import EndUser, Harness, by_category, task
-
 from contracts.privacy import (
     Disposition,
     EraseSubject,
@@ -21,6 +19,8 @@ from contracts.privacy import (
 from provisioning.callbacks import CALLBACKS
 from provisioning.store import ESIMS, ORDERS
 from provisioning.webhook_store import DELIVERIES, ENDPOINTS
+from support.privacy_standin import by_category, task_of
+from support.provisioning_owner import EndUser, ProvisioningOwner
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class TwoPartners:
     b: EndUser
 
 
-async def _two_partners(harness: Harness) -> TwoPartners:
+async def _two_partners(harness: ProvisioningOwner) -> TwoPartners:
     a = EndUser.sample("ptn_scope_a")
     b = replace(EndUser.sample("ptn_scope_b"), email=a.email, reference=a.reference)
     for user in (a, b):
@@ -42,7 +42,7 @@ async def _two_partners(harness: Harness) -> TwoPartners:
     return TwoPartners(a=a, b=b)
 
 
-async def _b_untouched(harness: Harness, b: EndUser) -> None:
+async def _b_untouched(harness: ProvisioningOwner, b: EndUser) -> None:
     """B's order still opens to the end user's email; its eSIM's matching id (the
     partner's key) opens; its callback, endpoint and pending delivery are there, and a new
     event about B's order still queues a webhook."""
@@ -59,17 +59,19 @@ async def _b_untouched(harness: Harness, b: EndUser) -> None:
     assert len(await harness.completed(b)) == 1
 
 
-async def _held(harness: Harness, subject: SubjectRef, scope: str | None) -> dict[str, int]:
-    command = LocateSubject(**task(), subject=subject, scope_partner_id=scope)
+async def _held(
+    harness: ProvisioningOwner, subject: SubjectRef, scope: str | None
+) -> dict[str, int]:
+    command = LocateSubject(**harness.task(), subject=subject, scope_partner_id=scope)
     result = await harness.run(command)
     return {name: o.records for name, o in by_category(result).items() if o.records}
 
 
 def _scoped(subject: SubjectRef, scope: str) -> dict[str, object]:
-    return {**task(), "subject": subject, "scope_partner_id": scope}
+    return {**task_of("provisioning"), "subject": subject, "scope_partner_id": scope}
 
 
-async def test_a_partners_erasure_erases_its_own_end_user_only(harness: Harness) -> None:
+async def test_a_partners_erasure_erases_its_own_end_user_only(harness: ProvisioningOwner) -> None:
     """Erasing the email scoped to A erases A's end-user fields and deletes A's callback and
     deliveries; B's order, eSIM, callback, endpoint and delivery are as they were."""
     two = await _two_partners(harness)
@@ -88,7 +90,7 @@ async def test_a_partners_erasure_erases_its_own_end_user_only(harness: Harness)
     await _b_untouched(harness, two.b)
 
 
-async def test_a_partners_export_holds_only_its_own_records(harness: Harness) -> None:
+async def test_a_partners_export_holds_only_its_own_records(harness: ProvisioningOwner) -> None:
     """An export by reference scoped to A lists A's order, eSIM and callback only."""
     two = await _two_partners(harness)
     subject = SubjectRef(end_user_ref=two.a.reference)
@@ -102,7 +104,7 @@ async def test_a_partners_export_holds_only_its_own_records(harness: Harness) ->
     assert len(result.export["webhook_endpoints"]) == 0  # found by partner id only
 
 
-async def test_a_partners_restriction_flags_its_own_order_only(harness: Harness) -> None:
+async def test_a_partners_restriction_flags_its_own_order_only(harness: ProvisioningOwner) -> None:
     """A restriction by email scoped to A stops A's webhooks and gives up A's delivery; B's
     webhooks still flow and its delivery is still due."""
     two = await _two_partners(harness)
@@ -117,7 +119,9 @@ async def test_a_partners_restriction_flags_its_own_order_only(harness: Harness)
     await _b_untouched(harness, two.b)
 
 
-async def test_a_partners_rectification_corrects_its_own_order_only(harness: Harness) -> None:
+async def test_a_partners_rectification_corrects_its_own_order_only(
+    harness: ProvisioningOwner,
+) -> None:
     """A rectification of the email scoped to A re-seals A's order; B's order keeps the old
     email, and the corrected email is found under A only."""
     two = await _two_partners(harness)
@@ -135,7 +139,9 @@ async def test_a_partners_rectification_corrects_its_own_order_only(harness: Har
     await _b_untouched(harness, two.b)
 
 
-async def test_without_a_scope_both_partners_end_users_are_reached(harness: Harness) -> None:
+async def test_without_a_scope_both_partners_end_users_are_reached(
+    harness: ProvisioningOwner,
+) -> None:
     """Unscoped, the email finds both orders and eSIMs; an erasure erases both."""
     two = await _two_partners(harness)
     subject = SubjectRef(email=two.a.email)
@@ -150,7 +156,7 @@ async def test_without_a_scope_both_partners_end_users_are_reached(harness: Harn
         assert "end_user" not in order
 
 
-async def test_another_partners_iccid_or_id_touches_nothing(harness: Harness) -> None:
+async def test_another_partners_iccid_or_id_touches_nothing(harness: ProvisioningOwner) -> None:
     """Scoped to A, B's ICCID and B's partner id find nothing, and erasing or restricting by
     them leaves B's records (and B's key) as they were; A's own ICCID is found."""
     two = await _two_partners(harness)

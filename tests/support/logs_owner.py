@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from logs.app import create_service
+from logs.order_facts import ORDER_FACTS
 from logs.settings import LogsSettings
 from logs.store import API_REQUESTS, TECHNICAL
 from servicekit.clock import utcnow
@@ -124,6 +125,23 @@ class LogsOwner(OwnerUnderTest):
         document = await self._sealed(record, ("email", "ip", "user_agent"))
         await self.db[TECHNICAL].insert_one(document)
         return document
+
+    async def order_fact(self, partner_id: str, at: datetime | None = None) -> str:
+        """A completed order's fact, as the order facts handler stores it; its id."""
+        completed_at = stored_time(at)
+        order_id = new_id("ord")
+        await self.db[ORDER_FACTS].insert_one(
+            {
+                "_id": order_id,
+                "partner_id": partner_id,
+                "package_id": "pkg_europe_5gb_30d",
+                "countries": ["DE", "FR"],
+                "quantity": 1,
+                "completed_at": completed_at,
+                "day": completed_at.date().isoformat(),
+            }
+        )
+        return order_id
 
     async def opens(self, document: Doc, name: str) -> str | None:
         """What a sealed field of a (copied) document opens to now; None once shredded."""

@@ -5,12 +5,14 @@ collects their results and the events it hears; readers of the owner's raw datab
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts import Event
 from contracts.privacy import (
+    CategoryOutcome,
     EraseSubject,
     ExportSubject,
     LocateSubject,
@@ -30,6 +32,8 @@ from support.waiting import eventually
 
 Doc = dict[str, Any]
 SubjectCommand = LocateSubject | ExportSubject | EraseSubject | RestrictSubject | RectifySubject
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+"""A fixed moment the retention tests date their records from."""
 
 
 def stand_in(base: ServiceSettings) -> Service:
@@ -43,16 +47,26 @@ def task_of(service: str) -> dict[str, str]:
     return {"request_id": request_id, "task_id": f"{request_id}.{service}"}
 
 
+def by_category(result: PrivacyTaskCompleted) -> dict[str, CategoryOutcome]:
+    """The result's outcomes by category (each category once)."""
+    outcomes = {outcome.category: outcome for outcome in result.outcomes}
+    assert len(outcomes) == len(result.outcomes), result.outcomes
+    return outcomes
+
+
 @dataclass
 class OwnerUnderTest:
     """A data owner as `create_service` builds it, a vault over its keys, and the stand-in
-    privacy service (`caller`) with the results and events it heard."""
+    privacy service (`caller`) with the results and events it heard. `run` sends a restrict
+    command's broadcast first, as the privacy service does, unless `announces_restrictions` is
+    False (tests of the owner's own handling of the command alone)."""
 
     service: Service
     caller: Service
     vault: Vault
     results: dict[str, PrivacyTaskCompleted] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    announces_restrictions: bool = True
 
     def __post_init__(self) -> None:
         """Subscribe the (not yet started) caller to results and retention reports."""
@@ -78,7 +92,7 @@ class OwnerUnderTest:
     async def run(self, command: SubjectCommand, *, succeed: bool = True) -> PrivacyTaskCompleted:
         """Send a privacy command as the privacy service does; its result (succeeded, unless
         `succeed` is False). A restrict command goes with its broadcast, kept first."""
-        if isinstance(command, RestrictSubject):
+        if isinstance(command, RestrictSubject) and self.announces_restrictions:
             await announce(self.caller.bus, broadcast_of(command, self.vault.blind_index), self.db)
         await self.caller.bus.publish(command, to=self.service.name)
 

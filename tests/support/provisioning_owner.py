@@ -5,12 +5,14 @@ the order flow's shape (`purchase_store.purchase_document`, `esim_store.esim_doc
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from contracts.catalogue import Package
+from contracts.money import Money
 from contracts.orders import EndUser as OrderEndUser
+from contracts.webhooks import EsimInstalledPayload, OrderCompletedPayload, WebhookEventType
 from provisioning.app import create_service
 from provisioning.callbacks import CALLBACKS
 from provisioning.esim_store import esim_document
@@ -19,6 +21,8 @@ from provisioning.purchase_store import Kind, purchase_document, seal_end_user
 from provisioning.seed import demo_catalogue
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import ESIMS, ORDERS
+from provisioning.webhook_store import ATTEMPTS, ENDPOINTS, endpoint_document
+from provisioning.webhooks import Webhooks
 from servicekit.clock import utcnow
 from servicekit.crypto import BlindIndex, LocalMasterKeys
 from servicekit.ids import new_id
@@ -76,10 +80,18 @@ class EndUser:
             matching_id=secrets.token_hex(12).upper(),
         )
 
+    @property
+    def activation_code(self) -> str:
+        """The LPA string of the user's eSIM (a credential)."""
+        return f"LPA:1${SMDP}${self.matching_id}"
+
 
 @dataclass
 class ProvisioningOwner(OwnerUnderTest):
-    """Provisioning and the stand-in privacy service; writers of sample records."""
+    """Provisioning and the stand-in privacy service; writers of sample records, and the
+    service's webhooks (to queue events as the order flow does)."""
+
+    webhooks: Webhooks = field(kw_only=True)
 
     @classmethod
     def build(cls, base: ServiceSettings, **overrides: Any) -> ProvisioningOwner:
@@ -91,7 +103,8 @@ class ProvisioningOwner(OwnerUnderTest):
             master_keys=LocalMasterKeys.generate(), blind_index_key=BlindIndex.generate_key()
         )
         vault = Vault.from_settings(service.db, keys)
-        return cls(service=service, caller=stand_in(base), vault=vault)
+        webhooks = Webhooks(service, settings, vault, utcnow)
+        return cls(service=service, caller=stand_in(base), vault=vault, webhooks=webhooks)
 
     async def order(self, user: EndUser, at: datetime | None = None) -> None:
         """The end user's completed order of one eSIM and the eSIM, as the order flow stores
@@ -99,18 +112,7 @@ class ProvisioningOwner(OwnerUnderTest):
         now = at or utcnow()
         given = OrderEndUser(email=user.email, reference=user.reference)
         sealed = await seal_end_user(self.vault, user.order_id, given)
-        order = purchase_document(
-            purchase_id=user.order_id,
-            kind=Kind.ORDER,
-            partner_id=user.partner_id,
-            key=new_id("idem"),
-            terms={"package_id": PACKAGE.id, "quantity": 1, "kind": Kind.ORDER.value},
-            unit_price=PACKAGE.price,
-            quantity=1,
-            iccids=[user.iccid],
-            end_user=sealed,
-            now=now,
-        )
+        order = _purchase(user, user.order_id, Kind.ORDER, sealed, now)
         profile = AllocatedProfile(
             iccid=user.iccid,
             package_code=PACKAGE.id,
@@ -126,8 +128,15 @@ class ProvisioningOwner(OwnerUnderTest):
             package=PACKAGE,
             now=now,
         )
-        await self.db[ORDERS].insert_one(with_outbox(order | {"state": "completed"}))
+        await self.db[ORDERS].insert_one(with_outbox(order))
         await self.db[ESIMS].insert_one(esim)
+
+    async def topup(self, user: EndUser, at: datetime | None = None) -> str:
+        """A completed top-up of the end user's eSIM; its id."""
+        topup_id = new_id("top")
+        document = _purchase(user, topup_id, Kind.TOPUP, {}, at or utcnow())
+        await self.db[ORDERS].insert_one(with_outbox(document))
+        return topup_id
 
     async def sealed_email(self, user: EndUser) -> str:
         """The email token stored on the user's order (to check it after a shred)."""
@@ -152,3 +161,73 @@ class ProvisioningOwner(OwnerUnderTest):
         }
         await self.db[CALLBACKS].insert_one(with_outbox(document))
         return str(document["_id"])
+
+    async def endpoint(self, partner_id: str) -> str:
+        """An enabled endpoint of the partner for `order.completed` and `esim.installed`."""
+        endpoint_id = new_id("wep")
+        document = endpoint_document(
+            endpoint_id=endpoint_id,
+            partner_id=partner_id,
+            url=f"https://hooks.example.com/{endpoint_id}",
+            event_types=[WebhookEventType.ORDER_COMPLETED, WebhookEventType.ESIM_INSTALLED],
+            mode="test",
+            enabled=True,
+            sealed_secret="sealed-secret-stand-in",
+            request_id=new_id("req"),
+            now=utcnow(),
+        )
+        await self.db[ENDPOINTS].insert_one(document)
+        return endpoint_id
+
+    async def completed(self, user: EndUser) -> list[str]:
+        """Queue `order.completed` for the user's order as the order flow will; delivery ids."""
+        payload = OrderCompletedPayload(
+            order_id=user.order_id,
+            package_id="pkg_eu_5gb",
+            quantity=1,
+            iccids=[user.iccid],
+            total=Money(amount=1_200, currency="EUR"),
+            completed_at=utcnow(),
+        )
+        return await self.webhooks.enqueue(
+            user.partner_id, WebhookEventType.ORDER_COMPLETED, payload, new_id("src")
+        )
+
+    async def installed(self, user: EndUser) -> list[str]:
+        """Queue `esim.installed` for the user's eSIM (a payload with its ICCID); delivery ids."""
+        payload = EsimInstalledPayload(iccid=user.iccid, installed_at=utcnow())
+        return await self.webhooks.enqueue(
+            user.partner_id, WebhookEventType.ESIM_INSTALLED, payload, new_id("src")
+        )
+
+    async def attempt(self, delivery_id: str, partner_id: str, at: datetime | None = None) -> str:
+        """A recorded (failed) attempt of the delivery; its id."""
+        attempt_id = new_id("wha")
+        document = {
+            "_id": attempt_id,
+            "delivery_id": delivery_id,
+            "partner_id": partner_id,
+            "number": 1,
+            "at": at or utcnow(),
+            "code": 500,
+            "error": "http_500",
+        }
+        await self.db[ATTEMPTS].insert_one(document)
+        return attempt_id
+
+
+def _purchase(user: EndUser, purchase_id: str, kind: Kind, end_user: Doc, now: datetime) -> Doc:
+    """A completed purchase of one eSIM of PACKAGE by the user, as the order flow stores it."""
+    document = purchase_document(
+        purchase_id=purchase_id,
+        kind=kind,
+        partner_id=user.partner_id,
+        key=new_id("idem"),
+        terms={"package_id": PACKAGE.id, "quantity": 1, "kind": kind.value},
+        unit_price=PACKAGE.price,
+        quantity=1,
+        iccids=[user.iccid],
+        end_user=end_user,
+        now=now,
+    )
+    return document | {"state": "completed"}
