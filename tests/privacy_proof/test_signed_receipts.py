@@ -90,6 +90,7 @@ async def test_receipts_signed_by_another_key_or_unsigned_are_refused(alone: Alo
     for forged in (unknown, impostor, result):
         await alone.forger.send(forged)
     await eventually(lambda: _kept_at_least(alone, view.id, 3), what="three receipts kept")
+    await eventually(lambda: _refusals_audited(alone, view.id, 3), what="three refusals audited")
     verdicts = sorted(str(doc["verdict"]) for doc in await _receipts_of(alone, view.id))
     assert verdicts == ["bad_signature", "unknown_key", "unsigned"]
     assert await _audit_kinds(alone, view.id) == [
@@ -159,6 +160,11 @@ def test_the_signature_covers_every_field_of_the_result() -> None:
 
 async def _audited(proof: Proof, request_id: str, kind: str) -> bool:
     return kind in await _audit_kinds(proof, request_id)
+
+
+async def _refusals_audited(proof: Proof, request_id: str, count: int) -> bool:
+    kinds = await _audit_kinds(proof, request_id)
+    return kinds.count(AuditKind.RECEIPT_REFUSED) >= count
 
 
 async def _kept_at_least(proof: Proof, request_id: str, count: int) -> bool:
