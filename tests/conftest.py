@@ -11,7 +11,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from devstack.errors import DevstackError
 from devstack.net import free_port, redact_url
-from devstack.rabbitmq import amqp_url_from_env, ensure_rabbitmq, redact
+from devstack.rabbitmq import (
+    amqp_url_from_env,
+    ensure_rabbitmq,
+    redact,
+    remove_abandoned_namespaces,
+)
 from devstack.store_server import (
     StoreServer,
     build_ferretdb,
@@ -20,6 +25,8 @@ from devstack.store_server import (
     kind_from_env,
     start_store_server,
 )
+
+from support.names import THROWAWAY_NAMESPACES
 
 MONGO_URL_ENV = "MONGO_URL"
 
@@ -86,6 +93,11 @@ def amqp_url(pytestconfig: pytest.Config) -> str:
         problem = str(exc)
     if problem is not None:
         pytest.fail(f"no RabbitMQ broker: {problem}", pytrace=False)
+    try:
+        removed = remove_abandoned_namespaces(url, THROWAWAY_NAMESPACES)
+        _started.append(f"removed {removed} queues that killed test runs left on the broker")
+    except DevstackError as exc:
+        _started.append(f"left earlier runs' queues on the broker: {exc}")
     return url
 
 

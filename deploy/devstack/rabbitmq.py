@@ -7,6 +7,9 @@ the service when the package is installed; `rabbitmq-server -detached` starts it
 
 import asyncio
 import os
+import pwd
+import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -38,6 +41,12 @@ INSTALL_HINT: Final = (
     " `sudo rabbitmq-server -detached`; macOS: `brew install rabbitmq`), or set AMQP_URL to a"
     " broker that runs"
 )
+
+BROKER_OPEN_FILES: Final = 65536
+"""Open files allowed to a broker this module starts. RabbitMQ opens a file per queue while
+recovering them at boot; under Debian's default of 1024 a node holding more queues than that
+hangs there, never listening."""
+BROKER_USER: Final = "rabbitmq"
 
 T = TypeVar("T")
 
@@ -122,13 +131,16 @@ def _find_program(name: str) -> str | None:
 
 
 def _run_logged(
-    argv: list[str], timeout: float, env: dict[str, str] | None = None
+    argv: list[str], as_user: str | None, timeout: float, env: dict[str, str] | None = None
 ) -> tuple[int, str]:
-    """Run a command with its output in a temporary file, not a pipe.
+    """Run a command (as `as_user`, when given) with its output in a temporary file, not a pipe.
 
     `rabbitmq-server -detached` leaves an Erlang daemon behind that may inherit the output
     descriptors; with a pipe, waiting for end-of-output would last as long as the broker.
     """
+    home = pwd.getpwnam(as_user).pw_dir if as_user else None
+    if as_user:  # what `su` would set for that user
+        env = {**(env or os.environ), "HOME": str(home), "USER": as_user, "LOGNAME": as_user}
     with tempfile.TemporaryFile() as output:
         try:
             completed = subprocess.run(
@@ -138,6 +150,10 @@ def _run_logged(
                 stderr=subprocess.STDOUT,
                 timeout=timeout,
                 env=env,
+                user=as_user,
+                group=as_user,
+                extra_groups=[] if as_user else None,
+                cwd=home,
                 check=False,
             )
         except subprocess.TimeoutExpired:
@@ -153,12 +169,38 @@ def _run_logged(
     return code, text
 
 
+def _raise_open_files_limit() -> None:
+    """Let the broker about to be started inherit BROKER_OPEN_FILES (or the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = BROKER_OPEN_FILES if hard == resource.RLIM_INFINITY else min(BROKER_OPEN_FILES, hard)
+    if wanted > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def _start_command(server: str) -> tuple[list[str], str | None]:
+    """The command that starts the broker detached, and the user to run it as.
+
+    As root, Debian's wrapper script becomes the rabbitmq user through `su`, whose PAM session
+    resets the open-files limit to 1024; running the real script as that user directly keeps
+    the limit raised here.
+    """
+    _raise_open_files_limit()
+    real = Path(os.path.realpath(server)).parent / "rabbitmq-server"
+    if os.geteuid() == 0 and real.is_file() and real != Path(server):
+        try:
+            pwd.getpwnam(BROKER_USER)
+        except KeyError:
+            return [server, "-detached"], None
+        return [str(real), "-detached"], BROKER_USER
+    return [server, "-detached"], None
+
+
 def _install_with_apt(say: Say) -> None:
     say("RabbitMQ is not installed; installing the Debian package rabbitmq-server with apt-get...")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "rabbitmq-server"]):
         say(f"running: {' '.join(argv)}")
-        code, text = _run_logged(argv, INSTALL_TIMEOUT_S, env)
+        code, text = _run_logged(argv, None, INSTALL_TIMEOUT_S, env)
         if code != 0:
             raise DevstackError(
                 f"`{' '.join(argv)}` failed (exit code {code}); output ends with:\n"
@@ -171,7 +213,7 @@ def _start_and_wait(server: str, amqp_url: str, timeout: float, say: Say) -> flo
     """Start the local broker detached and wait until it answers; return the seconds it took."""
     say(f"starting RabbitMQ: {server} -detached (ready in about 15 s)...")
     started = time.monotonic()
-    code, text = _run_logged([server, "-detached"], CTL_TIMEOUT_S)
+    code, text = _run_logged(*_start_command(server), CTL_TIMEOUT_S)
     # A non-zero exit may only mean a node is already booting; what counts is the connect.
     deadline = started + timeout
     reason: str | None = "not tried yet"
@@ -266,6 +308,58 @@ def close_all_connections(
     if vhost is not None:
         argv += ["--vhost", vhost]
     argv.append(reason)
-    code, text = _run_logged(argv, timeout)
+    code, text = _run_logged(argv, None, timeout)
     if code != 0:
         raise DevstackError(f"`{' '.join(argv)}` failed (exit code {code}): {text}")
+
+
+def _ctl_rows(ctl: str, vhost: str, what: str, *columns: str) -> list[list[str]]:
+    argv = [ctl, what, "-q", "--no-table-headers", "-p", vhost, *columns]
+    code, text = _run_logged(argv, None, CTL_TIMEOUT_S)
+    if code != 0:
+        raise DevstackError(f"`{' '.join(argv)}` failed (exit code {code}): {text}")
+    return [line.split("\t") for line in text.splitlines() if line.strip()]
+
+
+async def _delete(amqp_url: str, queues: list[str], exchanges: list[str]) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for queue in queues:
+            await channel.queue_delete(queue)
+        for exchange in exchanges:
+            await channel.exchange_delete(exchange)
+
+
+def remove_abandoned_namespaces(amqp_url: str, namespace: re.Pattern[str]) -> int:
+    """Delete the queues and exchanges of namespaces named like `namespace` that nobody uses.
+
+    Test and benchmark runs that were killed leave their namespaces on the broker, and a
+    broker holding thousands of queues boots slowly. A namespace counts as abandoned when
+    none of its queues has a consumer. Local broker only (it lists through rabbitmqctl);
+    returns the number of queues deleted. Raises DevstackError when rabbitmqctl fails.
+    """
+    if not _is_local(URL(amqp_url).host or "localhost"):
+        raise DevstackError(f"{redact(amqp_url)} is not on this machine, beyond rabbitmqctl")
+    ctl = _find_program("rabbitmqctl")
+    if ctl is None:
+        raise DevstackError(f"rabbitmqctl is not installed: {INSTALL_HINT}")
+    vhost = URL(amqp_url).path[1:] or "/"
+
+    def owner(name: str) -> str | None:
+        prefix = name.split(".", 1)[0]
+        return prefix if namespace.fullmatch(prefix) else None
+
+    queues = _ctl_rows(ctl, vhost, "list_queues", "name", "consumers")
+    in_use = {owner(name) for name, consumers in queues if consumers != "0"}
+
+    def is_abandoned(name: str) -> bool:
+        return owner(name) not in in_use | {None}
+
+    abandoned = [name for name, _ in queues if is_abandoned(name)]
+    exchanges = [
+        name for (name,) in _ctl_rows(ctl, vhost, "list_exchanges", "name") if is_abandoned(name)
+    ]
+    if abandoned or exchanges:
+        _run_coroutine(lambda: _delete(amqp_url, abandoned, exchanges))
+    return len(abandoned)

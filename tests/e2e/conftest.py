@@ -91,6 +91,7 @@ async def platform(
             amqp_url=platform_env["AMQP_URL"],
             mongo_url=running.mongo_url,
             bus_namespace=running.namespace,
+            retry_delays_ms=json.loads(platform_env["RETRY_DELAYS_MS"]),
         )
         await remove_namespace(settings, SERVICES)
 
