@@ -225,7 +225,8 @@ def register(service: Service, settings: PrivacySettings, clock: Clock = utcnow)
 
     service.startup.append(lambda: export_store.create_indexes(db))
     service.router.on(PrivacyExportPart, on_part)
-    service.router.on(PrivacyRequestClosed, on_closed)
+    # Built once per close: a repeated event finds the package and changes nothing.
+    service.router.on(PrivacyRequestClosed, on_closed, idempotent=True)
     service.router.answer(GetExportLink, queries.link)
     service.router.answer(FetchExportChunk, queries.chunk)
     service.background.append(lambda: sweep_forever(db, clock))

@@ -56,7 +56,7 @@ class Intake:
         self, request: SubmitPrivacyRequest, context: MessageContext
     ) -> PrivacyRequestView:
         """Open a request (or answer the open one it duplicates)."""
-        if not await store.registered_services(self.desk.db):
+        if not await self.desk.owners_registered():
             raise ServiceError("unavailable", "no data-owning service has registered yet")
         if request.type is RequestType.ERASURE:
             required_blind_index(self.desk.settings)

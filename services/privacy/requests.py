@@ -9,7 +9,7 @@ recorded in the audit trail. A move from a state the request is no longer in is 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -47,11 +47,21 @@ class Desk:
     bus: Bus
     settings: PrivacySettings
     clock: Clock = utcnow
+    _owners_known: bool = field(default=False, init=False, repr=False)
 
     @property
     def requests(self) -> Any:
         """The requests collection."""
         return self.db[store.REQUESTS]
+
+    async def owners_registered(self) -> bool:
+        """Whether any data-owning service has announced its inventory yet.
+
+        Announcements are never withdrawn, so once there is one the store is not asked again.
+        """
+        if not self._owners_known:
+            self._owners_known = bool(await store.registered_services(self.db))
+        return self._owners_known
 
     async def load(self, request_id: str, partner_id: str | None = None) -> dict[str, Any]:
         """A request; `not_found` if it does not exist or belongs to another partner."""
