@@ -26,7 +26,7 @@ from devstack.store_server import (
     start_store_server,
 )
 
-from support.names import THROWAWAY_NAMESPACES
+from support.names import left_behind
 
 MONGO_URL_ENV = "MONGO_URL"
 
@@ -94,7 +94,7 @@ def amqp_url(pytestconfig: pytest.Config) -> str:
     if problem is not None:
         pytest.fail(f"no RabbitMQ broker: {problem}", pytrace=False)
     try:
-        removed = remove_abandoned_namespaces(url, THROWAWAY_NAMESPACES)
+        removed = remove_abandoned_namespaces(url, left_behind)
         _started.append(f"removed {removed} queues that killed test runs left on the broker")
     except DevstackError as exc:
         _started.append(f"left earlier runs' queues on the broker: {exc}")

@@ -2,6 +2,7 @@
 
     python -m devstack store [--data-dir .data/store] [--port 27117] [--kind ferretdb|nx]
     python -m devstack rabbitmq [--url AMQP_URL]
+    python -m devstack chromium
     python -m devstack build-ferretdb [--force]
     python -m devstack run
     python -m devstack smtp [--smtp-port $SMTP_PORT|8025] [--http-port $HTTP_PORT|8026]
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from .chromium import ensure_chromium
 from .errors import DevstackError
 from .output import say, say_error
 from .rabbitmq import amqp_url_from_env, ensure_rabbitmq
@@ -71,6 +73,11 @@ def _run_rabbitmq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_chromium(_args: argparse.Namespace) -> int:
+    say(f"Chromium: {ensure_chromium(say=say).describe()}")
+    return 0
+
+
 def _run_build_ferretdb(args: argparse.Namespace) -> int:
     binary = build_ferretdb(force=args.force, say=say)
     say(f"FerretDB binary up to date: {binary}")
@@ -105,6 +112,11 @@ def _parser() -> argparse.ArgumentParser:
         "--url", default=amqp_url_from_env(), help="default: $AMQP_URL, else the local broker"
     )
     rabbitmq.set_defaults(handler=_run_rabbitmq)
+
+    chromium = commands.add_parser(
+        "chromium", help="make sure a system Chromium runs (install Debian's package if missing)"
+    )
+    chromium.set_defaults(handler=_run_chromium)
 
     build = commands.add_parser("build-ferretdb", help="build .data/bin/ferretdb if out of date")
     build.add_argument("--force", action="store_true", help="rebuild even when up to date")

@@ -8,12 +8,9 @@ the service when the package is installed; `rabbitmq-server -detached` starts it
 import asyncio
 import os
 import pwd
-import re
 import resource
 import shutil
 import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +21,7 @@ import aio_pika
 from aio_pika.exceptions import AMQPConnectionError, AMQPError, ProbableAuthenticationError
 from yarl import URL
 
+from .commands import run_logged
 from .errors import DevstackError
 from .net import redact_url
 from .output import Say, say
@@ -130,45 +128,6 @@ def _find_program(name: str) -> str | None:
     return None
 
 
-def _run_logged(
-    argv: list[str], as_user: str | None, timeout: float, env: dict[str, str] | None = None
-) -> tuple[int, str]:
-    """Run a command (as `as_user`, when given) with its output in a temporary file, not a pipe.
-
-    `rabbitmq-server -detached` leaves an Erlang daemon behind that may inherit the output
-    descriptors; with a pipe, waiting for end-of-output would last as long as the broker.
-    """
-    home = pwd.getpwnam(as_user).pw_dir if as_user else None
-    if as_user:  # what `su` would set for that user
-        env = {**(env or os.environ), "HOME": str(home), "USER": as_user, "LOGNAME": as_user}
-    with tempfile.TemporaryFile() as output:
-        try:
-            completed = subprocess.run(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                env=env,
-                user=as_user,
-                group=as_user,
-                extra_groups=[] if as_user else None,
-                cwd=home,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            code = -1
-        except OSError as exc:
-            return -1, str(exc)
-        else:
-            code = completed.returncode
-        output.seek(0)
-        text = output.read().decode("utf-8", errors="replace").strip()
-    if code == -1 and not text:
-        text = f"(no output; stopped after {timeout:.0f} s)"
-    return code, text
-
-
 def _raise_open_files_limit() -> None:
     """Let the broker about to be started inherit BROKER_OPEN_FILES (or the hard limit)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -200,7 +159,7 @@ def _install_with_apt(say: Say) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "rabbitmq-server"]):
         say(f"running: {' '.join(argv)}")
-        code, text = _run_logged(argv, None, INSTALL_TIMEOUT_S, env)
+        code, text = run_logged(argv, INSTALL_TIMEOUT_S, env=env)
         if code != 0:
             raise DevstackError(
                 f"`{' '.join(argv)}` failed (exit code {code}); output ends with:\n"
@@ -213,7 +172,8 @@ def _start_and_wait(server: str, amqp_url: str, timeout: float, say: Say) -> flo
     """Start the local broker detached and wait until it answers; return the seconds it took."""
     say(f"starting RabbitMQ: {server} -detached (ready in about 15 s)...")
     started = time.monotonic()
-    code, text = _run_logged(*_start_command(server), CTL_TIMEOUT_S)
+    argv, as_user = _start_command(server)
+    code, text = run_logged(argv, CTL_TIMEOUT_S, as_user=as_user)
     # A non-zero exit may only mean a node is already booting; what counts is the connect.
     deadline = started + timeout
     reason: str | None = "not tried yet"
@@ -308,14 +268,14 @@ def close_all_connections(
     if vhost is not None:
         argv += ["--vhost", vhost]
     argv.append(reason)
-    code, text = _run_logged(argv, None, timeout)
+    code, text = run_logged(argv, timeout)
     if code != 0:
         raise DevstackError(f"`{' '.join(argv)}` failed (exit code {code}): {text}")
 
 
 def _ctl_rows(ctl: str, vhost: str, what: str, *columns: str) -> list[list[str]]:
     argv = [ctl, what, "-q", "--no-table-headers", "-p", vhost, *columns]
-    code, text = _run_logged(argv, None, CTL_TIMEOUT_S)
+    code, text = run_logged(argv, CTL_TIMEOUT_S)
     if code != 0:
         raise DevstackError(f"`{' '.join(argv)}` failed (exit code {code}): {text}")
     return [line.split("\t") for line in text.splitlines() if line.strip()]
@@ -331,13 +291,15 @@ async def _delete(amqp_url: str, queues: list[str], exchanges: list[str]) -> Non
             await channel.exchange_delete(exchange)
 
 
-def remove_abandoned_namespaces(amqp_url: str, namespace: re.Pattern[str]) -> int:
-    """Delete the queues and exchanges of namespaces named like `namespace` that nobody uses.
+def remove_abandoned_namespaces(amqp_url: str, left_behind: Callable[[str], bool]) -> int:
+    """Delete the queues and exchanges of the namespaces `left_behind` says a run left behind,
+    unless one of their queues has a consumer.
 
     Test and benchmark runs that were killed leave their namespaces on the broker, and a
-    broker holding thousands of queues boots slowly. A namespace counts as abandoned when
-    none of its queues has a consumer. Local broker only (it lists through rabbitmqctl);
-    returns the number of queues deleted. Raises DevstackError when rabbitmqctl fails.
+    broker holding thousands of queues boots slowly. Only the caller can tell a leftover from
+    a live run's namespace (whose queues may have no consumer yet, or ever: retry queues), so
+    it decides. Local broker only (it lists through rabbitmqctl); returns the number of queues
+    deleted. Raises DevstackError when rabbitmqctl fails.
     """
     if not _is_local(URL(amqp_url).host or "localhost"):
         raise DevstackError(f"{redact(amqp_url)} is not on this machine, beyond rabbitmqctl")
@@ -348,7 +310,7 @@ def remove_abandoned_namespaces(amqp_url: str, namespace: re.Pattern[str]) -> in
 
     def owner(name: str) -> str | None:
         prefix = name.split(".", 1)[0]
-        return prefix if namespace.fullmatch(prefix) else None
+        return prefix if left_behind(prefix) else None
 
     queues = _ctl_rows(ctl, vhost, "list_queues", "name", "consumers")
     in_use = {owner(name) for name, consumers in queues if consumers != "0"}

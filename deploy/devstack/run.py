@@ -73,6 +73,7 @@ def dev_secrets(saved: dict[str, str] | None = None) -> dict[str, str]:
     generators = {
         "API_KEY_PEPPER": lambda: secrets.token_urlsafe(32),
         "DEMO_API_KEY": lambda: generate_api_key("test")[0],
+        "DEMO_PASSWORD": lambda: secrets.token_urlsafe(12),
         "MASTER_KEYS": LocalMasterKeys.generate,
         "BLIND_INDEX_KEY": BlindIndex.generate_key,
         "PROVIDER_CALLBACK_SECRET": _webhook_secret,
@@ -152,7 +153,7 @@ def _ready(port: int) -> bool:
         return False
 
 
-def _announce_when_ready(demo_key: str) -> None:
+def _announce_when_ready(demo_key: str, demo_password: str) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if all(_ready(port) for port in PORTS.values()):
@@ -160,9 +161,11 @@ def _announce_when_ready(demo_key: str) -> None:
             lines = [
                 "",
                 "all services ready",
-                f"  gateway:   {gateway}  (OpenAPI: {gateway}/openapi.json)",
+                f"  gateway:   {gateway}  (API reference: {gateway}/docs)",
                 f"  demo key:  {demo_key}  (also in .data/demo.env)",
                 f'  try:       curl -H "Authorization: Bearer {demo_key}" {gateway}/v1/ping',
+                f"  dashboard: {gateway}/dashboard  (demo.owner@example.com, password"
+                f" {demo_password}; also in .data/demo.env)",
                 "  Ctrl-C stops everything; data stays in .data/",
                 "",
             ]
@@ -203,7 +206,9 @@ def run() -> int:
             command = command.replace("python ", f"{sys.executable} ", 1)
             manager.add_process(name, command, env=own_env, cwd=str(REPO_ROOT))
         threading.Thread(
-            target=_announce_when_ready, args=(dev["DEMO_API_KEY"],), daemon=True
+            target=_announce_when_ready,
+            args=(dev["DEMO_API_KEY"], dev["DEMO_PASSWORD"]),
+            daemon=True,
         ).start()
         manager.loop()
         return int(manager.returncode or 0)

@@ -52,3 +52,27 @@ class ApiRequestsLogged(Event):
         description="In the order the responses were ready; the n-th is stored as"
         " `<message id>:<nnn>`.",
     )
+
+
+MAX_SPENT_KEYS = 1000
+"""API keys one rate-limit report names at most (a replica sends several when it has more)."""
+
+
+class RateLimitSpent(Event):
+    """Tokens of API keys' rate limits spent on one gateway replica since its last report.
+
+    Every other replica takes them from its own bucket for each key, so a key's limit holds
+    across replicas however its requests are spread.
+    """
+
+    TYPE: ClassVar[str] = "gateway.rate_limit_spent.v1"
+
+    replica: str = Field(
+        max_length=64, description="The reporting replica, which ignores its own report."
+    )
+    spent: dict[str, int] = Field(
+        min_length=1,
+        max_length=MAX_SPENT_KEYS,
+        description="Tokens spent per API key id (`key_id`, never the key itself).",
+        examples=[{"key_7GfQ2x": 12}],
+    )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from contracts.accounts import Principal, Scope
 from gateway.principals import Verifier
 from gateway.problems import ApiError, from_remote, from_validation
+from gateway.ratelimit import RateLimiter, Verdict
 from servicekit.errors import RemoteCallError
 from servicekit.http import REQUEST_ID
 
@@ -51,7 +52,16 @@ class Answer:
     status: int
 
 
-EndpointFunction = Callable[[Call], Awaitable[BaseModel | Download | Answer]]
+@dataclass(frozen=True)
+class Encoded:
+    """A JSON answer encoded once and sent as it is (a cached one: encoding a large page costs
+    more than the rest of the request)."""
+
+    body: bytes
+
+
+Result = BaseModel | Download | Answer | Encoded
+EndpointFunction = Callable[[Call], Awaitable[Result]]
 
 
 @dataclass(frozen=True)
@@ -158,14 +168,31 @@ def read_idempotency_key(request: web.Request) -> str:
     return key
 
 
+def within_rate_limit(principal: Principal, limiter: RateLimiter) -> Verdict:
+    """The key's rate-limit verdict; a 429 when it has spent its tokens."""
+    verdict = limiter.take(principal.key_id)
+    if not verdict.allowed:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Too many requests",
+            f"this API key may make {limiter.per_second:g} requests per second on average;"
+            f" retry after {verdict.retry_after} s",
+            headers=verdict.headers(),
+        )
+    return verdict
+
+
 def handler_for(
-    endpoint: Endpoint, verifier: Verifier
+    endpoint: Endpoint, verifier: Verifier, limiter: RateLimiter
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The aiohttp handler of an endpoint: authenticate, authorise, validate, call, render."""
+    """The aiohttp handler of an endpoint: authenticate, limit, authorise, validate, call,
+    render."""
 
     async def handle(request: web.Request) -> web.Response:
         principal = await authenticate(request, verifier)
         request[PRINCIPAL] = principal
+        verdict = within_rate_limit(principal, limiter)
         if endpoint.scope is not None and endpoint.scope not in principal.scopes:
             raise ApiError(
                 403,
@@ -188,15 +215,20 @@ def handler_for(
         response = render(endpoint, result)
         # Answers are one partner's data, some of it credentials: no cache may keep them.
         response.headers["Cache-Control"] = "no-store"
+        response.headers.update(verdict.headers())
         return response
 
     return handle
 
 
-def render(endpoint: Endpoint, result: BaseModel | Download | Answer) -> web.Response:
+def render(endpoint: Endpoint, result: Result) -> web.Response:
     """The HTTP response of an endpoint function's result."""
     if isinstance(result, Download):
         return download_response(endpoint.status, result)
+    if isinstance(result, Encoded):
+        return web.Response(
+            status=endpoint.status, body=result.body, content_type="application/json"
+        )
     status = endpoint.status
     if isinstance(result, Answer):
         status, result = result.status, result.model
@@ -223,12 +255,14 @@ def download_response(status: int, download: Download) -> web.Response:
     )
 
 
-def mount(app: web.Application, endpoints: list[Endpoint], verifier: Verifier) -> None:
+def mount(
+    app: web.Application, endpoints: list[Endpoint], verifier: Verifier, limiter: RateLimiter
+) -> None:
     """Add every endpoint's route to the app."""
     for endpoint in endpoints:
         app.router.add_route(
             endpoint.method,
             endpoint.path,
-            handler_for(endpoint, verifier),
+            handler_for(endpoint, verifier, limiter),
             name=endpoint.operation_id,
         )

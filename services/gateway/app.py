@@ -7,14 +7,18 @@ from datetime import timedelta
 from aiohttp import web
 
 from contracts.apikeys import ApiKeyRevoked
+from contracts.gateway import RateLimitSpent
 from contracts.identity import PartnerClosed
-from gateway import api
+from gateway import api, dashboard
+from gateway.catalogue_handlers import CatalogueHandlers
+from gateway.docs_page import render_docs
 from gateway.export_handlers import add_download_route, download_openapi
 from gateway.handlers import GatewayHandlers
 from gateway.openapi import build_openapi
 from gateway.order_handlers import OrderHandlers, OutcomeWaiter
 from gateway.principals import PrincipalCache, Verifier
 from gateway.problems import problems
+from gateway.ratelimit import RateLimiter
 from gateway.requestlog import RequestLog
 from gateway.routes import endpoints
 from gateway.settings import GatewaySettings
@@ -22,6 +26,8 @@ from servicekit.service import Service
 
 NAME = "gateway"
 API_VERSION = "1.0.0"
+DOCS_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+"""The reference page needs its inline style sheet and nothing else: no script, no fetch."""
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
@@ -41,8 +47,14 @@ def create_app(settings: GatewaySettings) -> web.Application:
     waiter = OutcomeWaiter()
     waiter.listen(service.router)
     orders = OrderHandlers(service.bus, timeout, waiter, settings.order_sync_wait_seconds)
-    api_endpoints = endpoints(GatewayHandlers(service.bus, timeout, verifier), orders)
-    api.mount(app, api_endpoints, verifier)
+    catalogue = CatalogueHandlers(service.bus, timeout, settings.catalogue_cache_seconds)
+    api_endpoints = endpoints(GatewayHandlers(service.bus, timeout, verifier), orders, catalogue)
+    limiter = RateLimiter(
+        per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+    )
+    service.router.on_broadcast(RateLimitSpent, limiter.on_spent)
+    service.background.append(lambda: limiter.share(service.bus, settings.rate_limit_share_seconds))
+    api.mount(app, api_endpoints, verifier, limiter)
     add_download_route(app, service.bus, timeout)
     document = build_openapi(api_endpoints, API_VERSION)
     document["paths"].update(download_openapi())
@@ -51,6 +63,13 @@ def create_app(settings: GatewaySettings) -> web.Application:
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
+    reference = render_docs(document)
+
+    async def docs(_request: web.Request) -> web.Response:
+        return web.Response(text=reference, content_type="text/html", headers=DOCS_HEADERS)
+
+    app.router.add_get("/docs", docs)
+    dashboard.register(app, service, settings, verifier)
     app.on_response_prepare.append(_hide_server_software)
     return app
 

@@ -8,6 +8,7 @@ what it sells, whatever else its key may do.
 from __future__ import annotations
 
 import re
+import time
 
 from pydantic import Field
 
@@ -21,7 +22,7 @@ from contracts.catalogue import (
     PackagePage,
     Region,
 )
-from gateway.api import Call
+from gateway.api import Call, Encoded
 from gateway.problems import ApiError
 from gateway.schemas import ApiModel
 from servicekit.bus import Bus
@@ -50,16 +51,32 @@ class PackagesQuery(ApiModel):
     )
 
 
-class CatalogueHandlers:
-    """Endpoint functions of `/v1/packages`."""
+PageKey = tuple[str | None, str | None, int | None, int, str | None]
+MAX_CACHED_PAGES = 1024
 
-    def __init__(self, bus: Bus, timeout: float) -> None:
+
+class CatalogueHandlers:
+    """Endpoint functions of `/v1/packages`.
+
+    Pages of the list are kept, encoded, for `cache_seconds` (0: not kept): the catalogue is
+    the same for every partner and changes rarely, and asking provisioning for every page
+    would cost each request a round trip over the bus and a store query.
+    """
+
+    def __init__(self, bus: Bus, timeout: float, cache_seconds: float = 0) -> None:
         self.bus = bus
         self.timeout = timeout
+        self.cache_seconds = cache_seconds
+        self._pages: dict[PageKey, tuple[float, Encoded]] = {}
 
-    async def list_packages(self, call: Call) -> PackagePage:
+    async def list_packages(self, call: Call) -> Encoded:
         """A page of the active packages that match the filters, in a stable order."""
         asked: PackagesQuery = call.query
+        key = (asked.country, asked.region, asked.min_data_mb, asked.limit, asked.cursor)
+        now = time.monotonic()
+        kept = self._pages.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
         query = ListPackages(
             country=asked.country,
             region=asked.region,
@@ -67,9 +84,20 @@ class CatalogueHandlers:
             limit=asked.limit,
             cursor=asked.cursor,
         )
-        return await self.bus.request(
+        page = await self.bus.request(
             query, to="provisioning", reply=PackagePage, timeout=self.timeout
         )
+        encoded = Encoded(page.model_dump_json().encode())
+        self._keep(key, encoded, now)
+        return encoded
+
+    def _keep(self, key: PageKey, page: Encoded, now: float) -> None:
+        if self.cache_seconds <= 0:
+            return
+        if len(self._pages) >= MAX_CACHED_PAGES:
+            self._pages = {k: v for k, v in self._pages.items() if v[0] > now}
+        if len(self._pages) < MAX_CACHED_PAGES:
+            self._pages[key] = (now + self.cache_seconds, page)
 
     async def get_package(self, call: Call) -> Package:
         """One package by id, including a retired one (`active: false`)."""

@@ -23,6 +23,7 @@ ERRORS = {
     "413": "The body is larger than the API accepts",
     "415": "The body is not application/json",
     "422": "The request is not valid",
+    "429": "The API key made too many requests: retry after `Retry-After` seconds",
     "502": "A service behind the gateway failed",
     "503": "A service behind the gateway is unavailable",
     "504": "A service behind the gateway did not answer in time",
@@ -44,9 +45,21 @@ IDEMPOTENCY_PARAMETER = {
 }
 
 
+def _integer_header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "integer", "minimum": 0}}
+
+
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": _integer_header("Requests the key may make at once (its bucket's size)."),
+    "RateLimit-Remaining": _integer_header("Requests the key may still make right now."),
+    "RateLimit-Reset": _integer_header("Seconds until the key may make `RateLimit-Limit` again."),
+}
+RETRY_AFTER_HEADER = {"Retry-After": _integer_header("Seconds until the next request may go.")}
+
+
 def _error_statuses(endpoint: Endpoint) -> list[str]:
     """The problem statuses this endpoint can answer with (beyond 404/405 for unknown routes)."""
-    statuses = {"401", "502", "503", "504"}
+    statuses = {"401", "429", "502", "503", "504"}
     if endpoint.scope is not None:
         statuses.add("403")
     if _PATH_PARAMETER.search(endpoint.path) or endpoint.missing:
@@ -97,16 +110,19 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         **{media: {"schema": {"type": "string"}} for media in endpoint.downloads},
     }
     responses: dict[str, Any] = {
-        str(endpoint.status): {"description": "Success", "content": success},
-        **{
-            str(status): {"description": SUCCESSES[status], "content": success}
-            for status in endpoint.also
-        },
-        **{
+        str(status): {"description": description, "headers": RATE_LIMIT_HEADERS, "content": success}
+        for status, description in [
+            (endpoint.status, "Success"),
+            *((status, SUCCESSES[status]) for status in endpoint.also),
+        ]
+    }
+    responses.update(
+        {
             status: {"description": ERRORS[status], "content": problem}
             for status in _error_statuses(endpoint)
-        },
-    }
+        }
+    )
+    responses["429"]["headers"] = RATE_LIMIT_HEADERS | RETRY_AFTER_HEADER
     operation: dict[str, Any] = {
         "operationId": endpoint.operation_id,
         "summary": endpoint.summary,

@@ -27,6 +27,7 @@ class ApiError(Exception):
         title: str,
         detail: str | None = None,
         errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
@@ -34,6 +35,7 @@ class ApiError(Exception):
         self.title = title
         self.detail = detail
         self.errors = errors
+        self.headers = headers or {}
 
 
 REMOTE_STATUS = {
@@ -97,6 +99,7 @@ def problem_response(error: ApiError, request_id: str) -> web.Response:
     )
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="esim"'
+    response.headers.update(error.headers)
     return response
 
 

@@ -27,7 +27,9 @@ from gateway.usage_handlers import UsageHandlers, usage_endpoints
 from gateway.webhook_handlers import WebhookHandlers, webhook_endpoints
 
 
-def endpoints(handlers: GatewayHandlers, orders: OrderHandlers) -> list[Endpoint]:
+def endpoints(
+    handlers: GatewayHandlers, orders: OrderHandlers, catalogue: CatalogueHandlers
+) -> list[Endpoint]:
     """All endpoints of the API, in the order the document lists them."""
     return [
         Endpoint(
@@ -69,7 +71,7 @@ def endpoints(handlers: GatewayHandlers, orders: OrderHandlers) -> list[Endpoint
         *export_endpoints(ExportHandlers(handlers.bus, handlers.timeout)),
         *api_key_endpoints(handlers),
         *account_endpoints(AccountHandlers(handlers.bus, handlers.timeout)),
-        *catalogue_endpoints(CatalogueHandlers(handlers.bus, handlers.timeout)),
+        *catalogue_endpoints(catalogue),
         *esim_endpoints(EsimHandlers(handlers.bus, handlers.timeout)),
         *webhook_endpoints(WebhookHandlers(handlers.bus, handlers.timeout)),
         *order_endpoints(orders),

@@ -32,7 +32,9 @@ def html_page(title: str, body: str) -> web.Response:
     """A complete HTML document (everything interpolated is escaped by the caller)."""
     document = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
-        f"</title><style>{STYLE}</style></head><body>{body}</body></html>"
+        # An empty icon: without one, browsers ask for /favicon.ico, which is not served.
+        f'</title><link rel="icon" href="data:,"><style>{STYLE}</style></head>'
+        f"<body>{body}</body></html>"
     )
     return web.Response(text=document, content_type="text/html", charset="utf-8")
 

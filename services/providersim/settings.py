@@ -9,7 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class SimulatorSettings(BaseSettings):
     """How the simulated provider behaves: its address, latency, faults, pool and callbacks."""
 
-    model_config = SettingsConfigDict(env_prefix="PROVIDERSIM_", extra="ignore", frozen=True)
+    # A setting may be a secret: no validation error quotes an input.
+    model_config = SettingsConfigDict(
+        env_prefix="PROVIDERSIM_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     host: str = Field(
         default="127.0.0.1", validation_alias=AliasChoices("PROVIDERSIM_HOST", "HTTP_HOST")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +36,7 @@ from servicekit.restrictions import RestrictionRegister, join_restriction_regist
 from servicekit.router import Router
 from servicekit.settings import ServiceSettings
 from servicekit.store import Document, Store
+from servicekit.tls import optional_server_context
 from servicekit.topology import Topology
 
 log = structlog.get_logger("servicekit.service")
@@ -244,5 +246,19 @@ def blind_index_of(settings: ServiceSettings) -> BlindIndex | None:
 
 
 def run(app: web.Application, settings: ServiceSettings) -> None:
-    """Serve the app until SIGINT or SIGTERM, then shut down cleanly."""
-    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None)
+    """Serve the app until SIGINT or SIGTERM, then shut down cleanly: over HTTPS when
+    TLS_CERT_FILE and TLS_KEY_FILE are set (a bad file stops the start), else plain HTTP."""
+    ssl_context = optional_server_context(settings.tls_cert_file, settings.tls_key_file)
+
+    def log_listening(message: str) -> None:
+        # aiohttp says "Running on <url>" once listening: the scheme (https with TLS) and
+        # the port actually bound (also when HTTP_PORT is 0).
+        log.info("http_listening", urls=re.findall(r"https?://[^\s,]+", message))
+
+    web.run_app(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        ssl_context=ssl_context,
+        print=log_listening,
+    )

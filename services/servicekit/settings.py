@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from servicekit.tls import is_loopback_host
 
 
 class ServiceSettings(BaseSettings):
     """The common settings; each service subclasses it to add its own."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # A setting may be a secret: no validation error quotes an input.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     amqp_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/")
     mongo_url: str = Field(
@@ -21,6 +25,22 @@ class ServiceSettings(BaseSettings):
     bus_namespace: str = Field(default="esim", pattern=r"^[a-z][a-z0-9_-]{0,40}$")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")
+    tls_cert_file: Path | None = Field(
+        default=None,
+        description="TLS_CERT_FILE: PEM certificate (chain) of the HTTP server; with"
+        " TLS_KEY_FILE the service serves HTTPS only.",
+    )
+    tls_key_file: Path | None = Field(
+        default=None,
+        validate_default=True,
+        description="TLS_KEY_FILE: the certificate's unencrypted PEM private key.",
+    )
+    plain_http_public: bool = Field(
+        default=False,
+        validate_default=True,
+        description="PLAIN_HTTP_PUBLIC: allow plain HTTP on a non-loopback HTTP_HOST, for a"
+        " TLS-terminating proxy in front.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
     prefetch: int = Field(default=32, ge=1, le=1000)
@@ -54,6 +74,36 @@ class ServiceSettings(BaseSettings):
         description="EXPORT_PART_BYTES: largest part (bytes of canonical JSON) a data-owning"
         " service's export is cut into on the bus.",
     )
+
+    # Field validators, not a model validator: a model validator's error would quote the
+    # whole input, secrets included; these quote only their own field's value.
+    @field_validator("tls_cert_file", "tls_key_file", mode="before")
+    @classmethod
+    def _empty_path_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("tls_key_file")
+    @classmethod
+    def _cert_and_key_together(cls, key_file: Path | None, info: ValidationInfo) -> Path | None:
+        if "tls_cert_file" in info.data and (info.data["tls_cert_file"] is None) != (
+            key_file is None
+        ):
+            raise ValueError(
+                "TLS_CERT_FILE and TLS_KEY_FILE go together: set both (HTTPS) or neither"
+            )
+        return key_file
+
+    @field_validator("plain_http_public")
+    @classmethod
+    def _no_plain_http_in_public(cls, allowed: bool, info: ValidationInfo) -> bool:
+        host = info.data.get("http_host")
+        if allowed or host is None or is_loopback_host(host) or info.data.get("tls_cert_file"):
+            return allowed
+        raise ValueError(
+            f"HTTP_HOST={host} is not a loopback address and would serve plain HTTP: set"
+            " TLS_CERT_FILE and TLS_KEY_FILE (HTTPS), or PLAIN_HTTP_PUBLIC=true behind a"
+            " TLS-terminating proxy, or HTTP_HOST=127.0.0.1 for development"
+        )
 
     def database_name(self, service: str) -> str:
         """Each service owns one database; the namespace keeps test runs apart."""

@@ -162,6 +162,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "signature": "c2lnbmF0dXJlIG9mIHRoZSBjYW5vbmljYWwgcmVjZWlwdA==",
         "key_id": "ed25519:2f1c9a0b7d3e4f56",
     },
+    "gateway.rate_limit_spent.v1": {"replica": "3f9a1c2b7d4e", "spent": {"key_1": 12}},
     **ACCOUNTS_EXAMPLES,
     **PROVISIONING_EXAMPLES,
     **LOG_QUERY_EXAMPLES,

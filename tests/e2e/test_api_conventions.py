@@ -21,7 +21,7 @@ from gateway.settings import GatewaySettings
 
 PROBLEM_JSON = "application/problem+json"
 REQUESTS = "/v1/privacy/requests"
-OPS_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
+OPS_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"}
 VALID_BODY = {"type": "access", "subject": {"email": "nobody-valid@example.com"}}
 GENERATED_REQUEST_ID = re.compile(r"^req_[0-9a-z]{26}$")
 
@@ -442,7 +442,7 @@ def served_operations() -> set[tuple[str, str]]:
     operations = set()
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
-        if route.method == "HEAD" or path in OPS_PATHS:
+        if route.method == "HEAD" or path in OPS_PATHS or path.startswith("/dashboard"):
             continue
         operations.add((route.method.lower(), path))
     return operations

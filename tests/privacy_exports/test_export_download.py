@@ -10,6 +10,7 @@ from datetime import timedelta
 import aiohttp
 from exports_support import OWNER, Gateway, stage_request, zip_entries
 
+from gateway.catalogue_handlers import CatalogueHandlers
 from gateway.export_handlers import download_openapi
 from gateway.handlers import GatewayHandlers
 from gateway.openapi import build_openapi
@@ -105,7 +106,10 @@ def test_the_download_is_documented_without_an_api_key() -> None:
     bus = Bus(url="amqp://127.0.0.1:1/", topology=Topology("openapi"), service="gateway")
     verifier = Verifier(bus, 1.0, PrincipalCache(ttl=timedelta(seconds=1)))
     orders = OrderHandlers(bus, 1.0, OutcomeWaiter(), 1.0)
-    document = build_openapi(endpoints(GatewayHandlers(bus, 1.0, verifier), orders), "1.0.0")
+    catalogue = CatalogueHandlers(bus, 1.0)
+    document = build_openapi(
+        endpoints(GatewayHandlers(bus, 1.0, verifier), orders, catalogue), "1.0.0"
+    )
     link = document["paths"]["/v1/privacy/requests/{id}/export"]["get"]
     assert link["x-required-scope"] == "privacy:read"
     assert {"403", "404", "409"} <= set(link["responses"])

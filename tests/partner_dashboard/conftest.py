@@ -1,0 +1,137 @@
+"""Fixtures of the dashboard tests: the real accounts service and the real gateway in-process in
+a fresh namespace, a partner with an owner and a viewer, and browsers whose every received
+`Set-Cookie` is audited when the test ends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from dashboard_support import (
+    BUSINESS_NAME,
+    OWNER_EMAIL,
+    PASSWORD,
+    VIEWER_EMAIL,
+    Browser,
+    audit_set_cookies,
+)
+from yarl import URL
+
+from accounts.app import create_service as create_accounts
+from contracts import Query, Reply
+from contracts.accounts import Role
+from contracts.dashboard import CreateUser, UserView
+from contracts.identity import CreatePartner, PartnerView, PostalAddress
+from gateway.app import create_app as create_gateway
+from gateway.settings import GatewaySettings
+from servicekit.service import Service
+from support.accounts_owner import OPS, accounts_settings
+from support.services import fresh_namespace, running
+
+R = TypeVar("R", bound=Reply)
+SERVICES = ["accounts", "gateway", "tester"]
+LOGIN_MAX_FAILURES = 3
+
+
+@dataclass
+class DashboardWorld:
+    """The running gateway and accounts, a caller on the bus, and the partner's people."""
+
+    gateway: TestServer
+    caller: Service
+    partner: PartnerView
+    owner: UserView
+    viewer: UserView
+
+    @property
+    def url(self) -> URL:
+        """The gateway's base URL."""
+        return URL(str(self.gateway.make_url("/")))
+
+    async def ask(self, query: Query, reply: type[R]) -> R:
+        """Ask accounts over the bus (as the tests' own caller)."""
+        return await self.caller.bus.request(query, to="accounts", reply=reply, timeout=15)
+
+
+@pytest.fixture
+async def world(amqp_url: str, mongo_url: str) -> AsyncIterator[DashboardWorld]:
+    """Accounts (3 failed logins lock an account) and the gateway, with a seeded partner."""
+    async with fresh_namespace(amqp_url, mongo_url, SERVICES) as base:
+        caller = Service.create("tester", base, stateless=True)
+        accounts = create_accounts(accounts_settings(base, login_max_failures=LOGIN_MAX_FAILURES))
+        gateway = TestServer(create_gateway(GatewaySettings(**base.model_dump())))
+        async with running(caller, accounts):
+            await gateway.start_server()
+            try:
+                yield await _seeded(gateway, caller)
+            finally:
+                await gateway.close()
+
+
+async def _seeded(gateway: TestServer, caller: Service) -> DashboardWorld:
+    async def ask(query: Query, reply: type[R]) -> R:
+        return await caller.bus.request(query, to="accounts", reply=reply, timeout=15)
+
+    partner = await ask(
+        CreatePartner(
+            actor=OPS,
+            business_name=BUSINESS_NAME,
+            registration_number="HRB 4242",
+            address=PostalAddress(line1="Hafenstraße 7", city="Hamburg", country="DE"),
+            phone="+4940123456",
+        ),
+        PartnerView,
+    )
+
+    async def user(name: str, email: str, role: Role) -> UserView:
+        request = CreateUser(
+            actor=OPS, partner_id=partner.id, name=name, email=email, role=role, password=PASSWORD
+        )
+        return await ask(request, UserView)
+
+    owner = await user("Olive Owner", OWNER_EMAIL, Role.OWNER)
+    viewer = await user("Victor Viewer", VIEWER_EMAIL, Role.VIEWER)
+    return DashboardWorld(gateway, caller, partner, owner, viewer)
+
+
+@pytest.fixture
+async def browser_factory(
+    world: DashboardWorld,
+) -> AsyncIterator[Callable[[], Awaitable[Browser]]]:
+    """New browsers (each its own cookie jar); every `Set-Cookie` any of them received is
+    audited when the test ends: essential cookies only, with their attributes."""
+    browsers: list[Browser] = []
+
+    async def new_browser() -> Browser:
+        session = aiohttp.ClientSession(
+            base_url=world.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
+        browser = Browser(session=session, base_url=world.url)
+        browsers.append(browser)
+        return browser
+
+    try:
+        yield new_browser
+    finally:
+        for browser in browsers:
+            await browser.session.close()
+    for browser in browsers:
+        audit_set_cookies(browser.seen_set_cookies)
+
+
+@pytest.fixture
+async def browser(browser_factory: Callable[[], Awaitable[Browser]]) -> Browser:
+    """A fresh browser, signed in nowhere."""
+    return await browser_factory()
+
+
+@pytest.fixture
+async def owner(browser: Browser) -> Browser:
+    """A browser signed in as the partner's owner."""
+    answer = await browser.log_in(OWNER_EMAIL)
+    assert answer.status == 303, answer.text
+    return browser
