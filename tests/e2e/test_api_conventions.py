@@ -442,7 +442,7 @@ def served_operations() -> set[tuple[str, str]]:
     operations = set()
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
-        if route.method == "HEAD" or path in OPS_PATHS or path.startswith("/dashboard"):
+        if route.method == "HEAD" or path in OPS_PATHS or path.startswith(("/dashboard", "/ops")):
             continue
         operations.add((route.method.lower(), path))
     return operations

@@ -5,7 +5,6 @@ a fresh namespace, a partner with an owner and a viewer, and browsers whose ever
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import aiohttp
@@ -13,13 +12,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 from dashboard_support import (
     BUSINESS_NAME,
+    LOGIN_MAX_FAILURES,
     OWNER_EMAIL,
     PASSWORD,
     VIEWER_EMAIL,
     Browser,
+    DashboardWorld,
     audit_set_cookies,
 )
-from yarl import URL
 
 from accounts.app import create_service as create_accounts
 from contracts import Query, Reply
@@ -34,27 +34,6 @@ from support.services import fresh_namespace, running
 
 R = TypeVar("R", bound=Reply)
 SERVICES = ["accounts", "gateway", "tester"]
-LOGIN_MAX_FAILURES = 3
-
-
-@dataclass
-class DashboardWorld:
-    """The running gateway and accounts, a caller on the bus, and the partner's people."""
-
-    gateway: TestServer
-    caller: Service
-    partner: PartnerView
-    owner: UserView
-    viewer: UserView
-
-    @property
-    def url(self) -> URL:
-        """The gateway's base URL."""
-        return URL(str(self.gateway.make_url("/")))
-
-    async def ask(self, query: Query, reply: type[R]) -> R:
-        """Ask accounts over the bus (as the tests' own caller)."""
-        return await self.caller.bus.request(query, to="accounts", reply=reply, timeout=15)
 
 
 @pytest.fixture

@@ -6,17 +6,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from http.cookies import Morsel, SimpleCookie
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
+from aiohttp.test_utils import TestServer
 from yarl import URL
 
+from contracts import Query, Reply
+from contracts.dashboard import UserView
+from contracts.identity import PartnerView
 from gateway.dashboard.cookies import (
     COOKIE_PATH,
     ESSENTIAL_COOKIES,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
 )
+from servicekit.service import Service
 
 OWNER_EMAIL = "olive.owner@dashboard.example.org"
 VIEWER_EMAIL = "victor.viewer@dashboard.example.org"
@@ -117,3 +122,27 @@ def audit_set_cookies(headers: list[str], *, secure: bool = False) -> list[Morse
             assert morsel["max-age"], header  # never outlives the session or the form
         morsels.append(morsel)
     return morsels
+
+
+R = TypeVar("R", bound=Reply)
+LOGIN_MAX_FAILURES = 3
+
+
+@dataclass
+class DashboardWorld:
+    """The running gateway and accounts, a caller on the bus, and the partner's people."""
+
+    gateway: TestServer
+    caller: Service
+    partner: PartnerView
+    owner: UserView
+    viewer: UserView
+
+    @property
+    def url(self) -> URL:
+        """The gateway's base URL."""
+        return URL(str(self.gateway.make_url("/")))
+
+    async def ask(self, query: Query, reply: type[R]) -> R:
+        """Ask accounts over the bus (as the tests' own caller)."""
+        return await self.caller.bus.request(query, to="accounts", reply=reply, timeout=15)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import aiohttp
-from dashboard_support import VIEWER_EMAIL, Browser, csrf_in
+from dashboard_support import VIEWER_EMAIL, Browser, DashboardWorld, csrf_in
 
-from conftest import DashboardWorld
 from contracts.apikeys import ApiKeyPage, ListApiKeys
 from support.accounts_owner import OPS
 

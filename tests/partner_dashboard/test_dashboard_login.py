@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from dashboard_support import BUSINESS_NAME, OWNER_EMAIL, Browser
+from dashboard_support import BUSINESS_NAME, LOGIN_MAX_FAILURES, OWNER_EMAIL, Browser
 
-from conftest import LOGIN_MAX_FAILURES
 from gateway.dashboard.cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 
 REFUSAL = "The email or password is not correct."

@@ -21,6 +21,9 @@ from servicekit.settings import ServiceSettings
 from servicekit.vault import Vault
 from support.privacy_standin import Doc, OwnerUnderTest, stand_in
 
+SIGN_IN_EVENT = "dashboard_sign_in"
+"""The event of the technical records `LogsOwner.technical` writes."""
+
 
 def logs_settings(base: ServiceSettings, **overrides: Any) -> LogsSettings:
     """Logs settings for a test namespace, with keys; the first sweep an hour after start."""
@@ -108,6 +111,11 @@ class LogsOwner(OwnerUnderTest):
         await self.db[API_REQUESTS].insert_one(document)
         return document
 
+    async def sign_in_ids(self) -> set[str]:
+        """The ids of the stored sign-in records `technical` wrote (the services' own log
+        records, shipped as they run, land in the same collection)."""
+        return await self.ids(TECHNICAL, {"event": SIGN_IN_EVENT})
+
     async def technical(self, at: datetime | None = None, **personal: str) -> Doc:
         """A sign-in record of a service's technical log (partner_id, user_id, email, ip,
         user_agent as given); the stored document."""
@@ -117,7 +125,7 @@ class LogsOwner(OwnerUnderTest):
             "at": moment,
             "service": "accounts",
             "level": "info",
-            "event": "dashboard_sign_in",
+            "event": SIGN_IN_EVENT,
             "day": moment.date().isoformat(),
             "fields": {"outcome": "ok", "attempt": 1},
             **personal,

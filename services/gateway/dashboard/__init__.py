@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.dashboard import auth_pages, key_pages, pages
+from gateway.dashboard import (
+    account_edit,
+    auth_pages,
+    balance_pages,
+    contact_pages,
+    esim_pages,
+    key_pages,
+    ops_pages,
+    order_pages,
+    pages,
+    user_pages,
+    webhook_pages,
+)
 from gateway.dashboard.cookies import CookiePolicy
 from gateway.dashboard.guard import guard
 from gateway.dashboard.rendering import TEMPLATES_DIR, setup_templates
@@ -34,7 +46,17 @@ def register(
     )
     setup_templates(dashboard)
     _add_routes(dashboard)
+    ops_pages.add_routes(dashboard, service.bus, settings)
     app.add_subapp(PREFIX, dashboard)
+    app.router.add_get(OPS_ENTRY, _to_ops_pages)
+
+
+OPS_ENTRY = "/ops"
+"""The ops dashboard's address; its pages live in the dashboard, where the session cookie goes."""
+
+
+async def _to_ops_pages(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPPermanentRedirect(f"{PREFIX}/ops")
 
 
 def _add_routes(dashboard: web.Application) -> None:
@@ -52,3 +74,10 @@ def _add_routes(dashboard: web.Application) -> None:
     routes.add_post("/api-keys", key_pages.create_key)
     routes.add_get("/api-keys/{key_id}/revoke", key_pages.confirm_revoke)
     routes.add_post("/api-keys/{key_id}/revoke", key_pages.revoke_key)
+    order_pages.add_routes(routes)
+    esim_pages.add_routes(routes)
+    balance_pages.add_routes(routes)
+    webhook_pages.add_routes(routes)
+    account_edit.add_routes(routes)
+    contact_pages.add_routes(routes)
+    user_pages.add_routes(routes)

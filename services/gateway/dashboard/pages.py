@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from contracts.identity import GetPartner, PartnerView
+from gateway.dashboard.people_forms import notice_of
 from gateway.dashboard.rendering import partner_of, render, viewer_of
 from gateway.dashboard.state import DASHBOARD, Viewer
 
@@ -31,7 +32,8 @@ async def overview(request: web.Request) -> web.StreamResponse:
 async def account(request: web.Request) -> web.StreamResponse:
     """The partner's business details."""
     viewer = viewer_of(request)
-    return render(request, "account.html", {"partner": await _partner(request, viewer)})
+    partner = await _partner(request, viewer)
+    return render(request, "account.html", {"partner": partner, "notice": notice_of(request)})
 
 
 def style_sheet_handler(css: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
