@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from commerce_support import TOP_UP, CommerceWorld
@@ -23,7 +22,7 @@ from partner_dashboard.dashboard_support import (
     PASSWORD,
     VIEWER_EMAIL,
     Browser,
-    audit_set_cookies,
+    audited_browsers,
 )
 from support.accounts_owner import OPS, PLATFORM, AccountsOwner, Business
 from support.provisioning_owner import PACKAGE, EndUser, ProvisioningOwner
@@ -87,25 +86,9 @@ async def _book(accounts: AccountsOwner, partner_id: str, order_id: str) -> None
 
 @pytest.fixture
 async def browser_factory(world: CommerceWorld) -> AsyncIterator[Callable[[], Awaitable[Browser]]]:
-    """New browsers (each its own cookie jar); every `Set-Cookie` they received is audited
-    when the test ends."""
-    browsers: list[Browser] = []
-
-    async def new_browser() -> Browser:
-        session = aiohttp.ClientSession(
-            base_url=world.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
-        )
-        browser = Browser(session=session, base_url=world.url)
-        browsers.append(browser)
-        return browser
-
-    try:
+    """New browsers, their cookies audited when the test ends."""
+    async with audited_browsers(world.url) as new_browser:
         yield new_browser
-    finally:
-        for browser in browsers:
-            await browser.session.close()
-    for browser in browsers:
-        audit_set_cookies(browser.seen_set_cookies)
 
 
 async def _signed_in(factory: Callable[[], Awaitable[Browser]], email: str) -> Browser:

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from ops_dashboard_support import (
@@ -30,7 +29,7 @@ from contracts.identity import CreatePartner, PartnerView, PostalAddress
 from contracts.privacy import ListPrivacyRequests, RequestStatus
 from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
-from partner_dashboard.dashboard_support import PASSWORD, Browser, audit_set_cookies
+from partner_dashboard.dashboard_support import PASSWORD, Browser, audited_browsers
 from servicekit.clock import utcnow
 from servicekit.service import Service
 from support.accounts_owner import OPS, accounts_settings
@@ -100,22 +99,12 @@ async def _users(caller: Service) -> None:
 @pytest.fixture
 async def sign_in(world: OpsWorld) -> AsyncIterator[Callable[[str], Awaitable[Browser]]]:
     """Browsers signed in as the given user; their cookies are audited at the end."""
-    browsers: list[Browser] = []
+    async with audited_browsers(world.url) as new_browser:
 
-    async def signed_in(email: str) -> Browser:
-        session = aiohttp.ClientSession(
-            base_url=world.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
-        )
-        browser = Browser(session=session, base_url=world.url)
-        browsers.append(browser)
-        answer = await browser.log_in(email)
-        assert answer.status == 303, answer.text
-        return browser
+        async def signed_in(email: str) -> Browser:
+            browser = await new_browser()
+            answer = await browser.log_in(email)
+            assert answer.status == 303, answer.text
+            return browser
 
-    try:
         yield signed_in
-    finally:
-        for browser in browsers:
-            await browser.session.close()
-    for browser in browsers:
-        audit_set_cookies(browser.seen_set_cookies)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from dashboard_support import (
@@ -18,7 +17,7 @@ from dashboard_support import (
     VIEWER_EMAIL,
     Browser,
     DashboardWorld,
-    audit_set_cookies,
+    audited_browsers,
 )
 
 from accounts.app import create_service as create_accounts
@@ -81,25 +80,9 @@ async def _seeded(gateway: TestServer, caller: Service) -> DashboardWorld:
 async def browser_factory(
     world: DashboardWorld,
 ) -> AsyncIterator[Callable[[], Awaitable[Browser]]]:
-    """New browsers (each its own cookie jar); every `Set-Cookie` any of them received is
-    audited when the test ends: essential cookies only, with their attributes."""
-    browsers: list[Browser] = []
-
-    async def new_browser() -> Browser:
-        session = aiohttp.ClientSession(
-            base_url=world.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
-        )
-        browser = Browser(session=session, base_url=world.url)
-        browsers.append(browser)
-        return browser
-
-    try:
+    """New browsers, their cookies audited when the test ends."""
+    async with audited_browsers(world.url) as new_browser:
         yield new_browser
-    finally:
-        for browser in browsers:
-            await browser.session.close()
-    for browser in browsers:
-        audit_set_cookies(browser.seen_set_cookies)
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@ dashboard sends, the audit of those cookies, and reading forms out of the pages.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from http.cookies import Morsel, SimpleCookie
 from typing import Any, TypeVar
@@ -146,3 +148,27 @@ class DashboardWorld:
     async def ask(self, query: Query, reply: type[R]) -> R:
         """Ask accounts over the bus (as the tests' own caller)."""
         return await self.caller.bus.request(query, to="accounts", reply=reply, timeout=15)
+
+
+@contextlib.asynccontextmanager
+async def audited_browsers(base_url: URL) -> AsyncIterator[Callable[[], Awaitable[Browser]]]:
+    """New browsers on `base_url` (each its own cookie jar); when the block ends, every
+    `Set-Cookie` any of them received is audited: essential cookies only, with their
+    attributes."""
+    browsers: list[Browser] = []
+
+    async def new_browser() -> Browser:
+        session = aiohttp.ClientSession(
+            base_url=base_url, cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
+        browser = Browser(session=session, base_url=base_url)
+        browsers.append(browser)
+        return browser
+
+    try:
+        yield new_browser
+    finally:
+        for browser in browsers:
+            await browser.session.close()
+    for browser in browsers:
+        audit_set_cookies(browser.seen_set_cookies)
