@@ -3,10 +3,7 @@ fixed, so that its messages dead-letter, and the command line run in-process or 
 
 from __future__ import annotations
 
-import asyncio
 import io
-import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,7 +17,7 @@ from servicekit.service import Service
 from servicekit.settings import ServiceSettings
 from servicekit.topology import Topology
 from support.messages import CountThing
-from support.processes import REPO
+from support.processes import Run, run_module
 from support.services import running
 from support.waiting import eventually
 
@@ -74,15 +71,6 @@ async def dead_lettered(
     await eventually(arrived, what=f"{key} dead-lettered")
 
 
-@dataclass(frozen=True)
-class Run:
-    """What one command line did."""
-
-    code: int
-    out: str
-    err: str
-
-
 async def cli(settings: ServiceSettings, *argv: str) -> Run:
     """Run the command line in-process against the namespace."""
     out, err = io.StringIO(), io.StringIO()
@@ -93,22 +81,5 @@ async def cli(settings: ServiceSettings, *argv: str) -> Run:
 async def cli_process(settings: ServiceSettings, *argv: str) -> Run:
     """Run `python -m servicekit.ops_cli <argv>` as its own process with the namespace's
     environment."""
-    env = {**os.environ, "AMQP_URL": settings.amqp_url, "BUS_NAMESPACE": settings.bus_namespace}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "servicekit.ops_cli",
-        *argv,
-        env=env,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT_S)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(), err.decode())
+    env = {"AMQP_URL": settings.amqp_url, "BUS_NAMESPACE": settings.bus_namespace}
+    return await run_module("servicekit.ops_cli", argv, env, CLI_TIMEOUT_S)

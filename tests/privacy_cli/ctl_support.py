@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
-import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +14,7 @@ from privacy.settings import PrivacySettings
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
 from support.privacy_owners import Db, data_owners, privacy_settings
-from support.processes import REPO
+from support.processes import Run, run_module
 
 CLI_TIMEOUT_S = 90.0
 QUERY_TIMEOUT_S = 15.0
@@ -53,19 +50,6 @@ def create_stack(base: ServiceSettings, **privacy_overrides: Any) -> tuple[Stack
     return Stack(create_privacy(settings), settings), data_owners(base)
 
 
-@dataclass
-class Run:
-    """What one command line did."""
-
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        """Stdout as JSON (`--json`)."""
-        return json.loads(self.out)
-
-
 async def ctl_run(settings: PrivacySettings, *argv: str) -> Run:
     """Run `privacyctl <argv>` in-process (in a thread: it runs its own event loop)."""
     out, err = io.StringIO(), io.StringIO()
@@ -78,31 +62,13 @@ async def ctl_run(settings: PrivacySettings, *argv: str) -> Run:
 async def ctl_process(settings: PrivacySettings, *argv: str) -> Run:
     """Run `python -m privacy <argv>` as its own process with the namespace's environment."""
     env = {
-        **os.environ,
         "AMQP_URL": settings.amqp_url,
         "MONGO_URL": settings.mongo_url,
         "BUS_NAMESPACE": settings.bus_namespace,
         "QUERY_TIMEOUT_SECONDS": str(QUERY_TIMEOUT_S),
         "USER": OPERATOR,
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "privacy",
-        *argv,
-        env=env,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT_S)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(), err.decode())
+    return await run_module("privacy", argv, env, CLI_TIMEOUT_S)
 
 
 async def submit_erasure(settings: PrivacySettings, email: str) -> dict[str, Any]:
