@@ -1,14 +1,16 @@
 """Who may do what: every permission check of the accounts service happens here.
 
 Each command and query states the permission it needs (`require(actor, NEEDS, partner_id)`);
-roles and API-key scopes map to permissions in the two tables below, and nowhere else.
+roles and API-key scopes map to permissions in the two tables below, and nowhere else
+(what scopes a partner role holds is `contracts.accounts.ROLE_SCOPES`, shared with the
+services that check scopes).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from contracts.accounts import PARTNER_ROLES, PLATFORM_ROLES, Actor, Role, Scope
+from contracts.accounts import PARTNER_ROLES, PLATFORM_ROLES, Actor, Role, Scope, scopes_of
 from servicekit.errors import ServiceError
 
 
@@ -77,15 +79,6 @@ SCOPE_PERMISSIONS: dict[Scope, frozenset[Permission]] = {
     Scope.BILLING_READ: frozenset({Permission.BILLING_READ}),
 }
 
-ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
-    Role.OWNER: frozenset(Scope),
-    Role.ADMIN: frozenset(Scope),
-    Role.DEVELOPER: frozenset(Scope) - {Scope.BILLING_READ, Scope.ACCOUNT_WRITE},
-    Role.BILLING: frozenset({Scope.BILLING_READ, Scope.ACCOUNT_READ}),
-    Role.VIEWER: frozenset(),
-}
-"""The API-key scopes a user of each partner role may put on a key it creates."""
-
 
 def permissions_of(actor: Actor) -> frozenset[Permission]:
     """Everything the actor may do (for its own partner, unless it is a platform actor)."""
@@ -113,11 +106,9 @@ def require(actor: Actor, permission: Permission, partner_id: str | None) -> Non
 
 def grantable_scopes(actor: Actor) -> frozenset[Scope]:
     """The scopes `actor` may give a new API key: never more than it has itself."""
-    if actor.kind == "api_key":
-        return frozenset(actor.scopes)
-    if actor.kind == "platform" or actor.role in PLATFORM_ROLES:
+    if is_platform(actor):
         return frozenset(Scope)
-    return ROLE_SCOPES.get(actor.role, frozenset()) if actor.role else frozenset()
+    return scopes_of(actor)
 
 
 def require_self_or(

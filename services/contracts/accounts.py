@@ -42,6 +42,16 @@ class Role(StrEnum):
 PARTNER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.BILLING, Role.VIEWER})
 PLATFORM_ROLES = frozenset({Role.OPS, Role.PRIVACY_OFFICER, Role.SUPPORT})
 
+ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
+    Role.OWNER: frozenset(Scope),
+    Role.ADMIN: frozenset(Scope),
+    Role.DEVELOPER: frozenset(Scope) - {Scope.BILLING_READ, Scope.ACCOUNT_WRITE},
+    Role.BILLING: frozenset({Scope.BILLING_READ, Scope.ACCOUNT_READ}),
+    Role.VIEWER: frozenset(),
+}
+"""What a user of each partner role may do where scopes decide: the scopes it may put on an
+API key it creates, and what the services that check scopes let it do itself."""
+
 
 class Actor(Contract):
     """Who asks for a command or query: a dashboard user, an API key, or the platform itself.
@@ -74,3 +84,13 @@ class Principal(Reply):
     key_id: str
     scopes: list[Scope]
     mode: Literal["live", "test"]
+
+
+def scopes_of(actor: Actor) -> frozenset[Scope]:
+    """The scopes a partner's actor holds: an API key's own, or its user's role's. Platform
+    actors hold none here: services judge them as the platform."""
+    if actor.kind == "api_key":
+        return frozenset(actor.scopes)
+    if actor.kind == "user" and actor.role in PARTNER_ROLES:
+        return ROLE_SCOPES[actor.role]
+    return frozenset()

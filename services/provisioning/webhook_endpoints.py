@@ -15,7 +15,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from contracts.accounts import Actor, Scope
+from contracts.accounts import Actor, Scope, scopes_of
 from contracts.webhooks import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
@@ -57,13 +57,21 @@ def new_secret() -> str:
 
 
 def require_own(actor: Actor, partner_id: str) -> None:
-    """A partner's key or user with `webhooks:manage` acts for its own partner only."""
+    """Reading webhooks: a partner's user, or its key with `webhooks:manage`, for its own
+    partner only."""
     if actor.kind == "platform":
         return
     if actor.partner_id != partner_id:
         raise ServiceError("forbidden", "you may manage only your own webhooks")
     if actor.kind == "api_key" and Scope.WEBHOOKS_MANAGE not in actor.scopes:
         raise ServiceError("forbidden", "this needs the webhooks:manage scope")
+
+
+def require_manager(actor: Actor, partner_id: str) -> None:
+    """Changing webhooks: as reading, and a user's role must grant `webhooks:manage` too."""
+    require_own(actor, partner_id)
+    if actor.kind == "user" and Scope.WEBHOOKS_MANAGE not in scopes_of(actor):
+        raise ServiceError("forbidden", "your role may not change webhook endpoints")
 
 
 class Endpoints:
@@ -93,7 +101,7 @@ class Endpoints:
         self, query: CreateWebhookEndpoint, context: MessageContext
     ) -> NewWebhookSecret:
         """A new endpoint and its secret, shown once; a retried request answers the same."""
-        require_own(query.actor, query.partner_id)
+        require_manager(query.actor, query.partner_id)
         await self.check_url(str(query.url), query.mode)
         existing = await self.db[ENDPOINTS].count_documents({"partner_id": query.partner_id})
         if existing >= MAX_ENDPOINTS_PER_PARTNER:
@@ -135,7 +143,7 @@ class Endpoints:
         self, query: UpdateWebhookEndpoint, _context: MessageContext
     ) -> WebhookEndpointView:
         """Change the fields given; enabling resets the failure count."""
-        require_own(query.actor, query.partner_id)
+        require_manager(query.actor, query.partner_id)
         endpoint = await self.own_endpoint(query.partner_id, query.endpoint_id)
         change: dict[str, Any] = {}
         if query.url is not None:
@@ -164,7 +172,7 @@ class Endpoints:
         self, query: DeleteWebhookEndpoint, _context: MessageContext
     ) -> WebhookEndpointView:
         """Delete the endpoint; its due deliveries end as exhausted when next picked."""
-        require_own(query.actor, query.partner_id)
+        require_manager(query.actor, query.partner_id)
         endpoint = await self.own_endpoint(query.partner_id, query.endpoint_id)
         await self.db[ENDPOINTS].delete_one({"_id": endpoint["_id"]})
         return endpoint_view(endpoint)
@@ -173,7 +181,7 @@ class Endpoints:
         self, query: RotateWebhookSecret, _context: MessageContext
     ) -> NewWebhookSecret:
         """A new secret; during the overlap both the new and the old secret sign."""
-        require_own(query.actor, query.partner_id)
+        require_manager(query.actor, query.partner_id)
         endpoint = await self.own_endpoint(query.partner_id, query.endpoint_id)
         secret = new_secret()
         sealed = await self.vault.seal(query.partner_id, endpoint["_id"], {"secret": secret})

@@ -35,7 +35,7 @@ from provisioning import webhook_delivery
 from provisioning.purchase_store import END_USER_INDEX
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import ORDERS
-from provisioning.webhook_endpoints import Endpoints, require_own
+from provisioning.webhook_endpoints import Endpoints, require_manager, require_own
 from provisioning.webhook_store import (
     DELIVERIES,
     ENDPOINTS,
@@ -78,7 +78,7 @@ class Webhooks(Endpoints):
         self, query: SendTestWebhook, context: MessageContext
     ) -> WebhookDeliveryView:
         """Queue a `webhook.test` delivery to the endpoint, enabled or not."""
-        require_own(query.actor, query.partner_id)
+        require_manager(query.actor, query.partner_id)
         endpoint = await self.own_endpoint(query.partner_id, query.endpoint_id)
         body = self.body(TEST_EVENT, TestPayload(endpoint_id=endpoint["_id"]))
         key = f"test:{context.message_id}"
@@ -108,7 +108,7 @@ class Webhooks(Endpoints):
         self, query: ReplayWebhookDelivery, context: MessageContext
     ) -> WebhookDeliveryView:
         """A new delivery of the same payload to the same endpoint, due now."""
-        require_own(query.actor, query.partner_id)
+        require_manager(query.actor, query.partner_id)
         original = await self.db[DELIVERIES].find_one(
             {"_id": query.delivery_id, "partner_id": query.partner_id}
         )

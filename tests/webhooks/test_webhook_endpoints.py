@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 from webhook_support import KEY_A, KEY_B, PARTNER_A, PARTNER_B, Rig, webhook_settings
 
-from contracts.accounts import Actor, Scope
+from contracts.accounts import Actor, Role, Scope
 from contracts.webhooks import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
@@ -222,3 +222,27 @@ async def test_deleted_endpoint_is_gone(rig: Rig) -> None:
         ListWebhookDeliveries(actor=KEY_A, partner_id=PARTNER_A), WebhookDeliveryPage
     )
     assert deliveries.data == []
+
+
+async def test_a_user_whose_role_lacks_webhooks_manage_may_read_but_not_change(rig: Rig) -> None:
+    """A viewer of the partner lists endpoints but may not create, delete or test one
+    (its role grants no `webhooks:manage`); a developer may create one."""
+    await rig.create()
+    viewer = Actor(kind="user", id="usr_v", partner_id=PARTNER_A, role=Role.VIEWER)
+    page = await rig.ask(
+        ListWebhookEndpoints(actor=viewer, partner_id=PARTNER_A), WebhookEndpointPage
+    )
+    assert len(page.data) == 1
+    with pytest.raises(RemoteCallError) as refused:
+        await rig.create(actor=viewer, url="http://127.0.0.1:9/viewer")
+    assert refused.value.code == "forbidden"
+    with pytest.raises(RemoteCallError) as deleting:
+        await rig.ask(
+            DeleteWebhookEndpoint(actor=viewer, partner_id=PARTNER_A, endpoint_id=page.data[0].id),
+            WebhookEndpointView,
+        )
+    assert deleting.value.code == "forbidden"
+    assert len(await stored_endpoints(rig)) == 1
+    developer = Actor(kind="user", id="usr_d", partner_id=PARTNER_A, role=Role.DEVELOPER)
+    await rig.create(actor=developer)
+    assert len(await stored_endpoints(rig)) == 2

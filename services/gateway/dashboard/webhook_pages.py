@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
-from contracts.accounts import Role
+from contracts.accounts import Scope, scopes_of
 from contracts.webhooks import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
@@ -28,14 +28,15 @@ from servicekit.errors import RemoteCallError
 TO = "provisioning"
 ENDPOINTS_PATH = "/dashboard/webhooks"
 MODES = ("test", "live")
-MANAGERS = frozenset({Role.OWNER, Role.ADMIN, Role.DEVELOPER})
-"""The partner roles that may give a key `webhooks:manage` (accounts' role scopes): only they
-change endpoints here. Provisioning lets any user of the partner do so; this keeps a viewer
-(or billing) read-only until it checks roles itself."""
+
+
+def may_manage(viewer: Viewer) -> bool:
+    """Whether the viewer's role grants `webhooks:manage` (provisioning checks it too)."""
+    return Scope.WEBHOOKS_MANAGE in scopes_of(viewer.actor)
 
 
 def _require_manager(viewer: Viewer) -> None:
-    if viewer.actor.role not in MANAGERS:
+    if not may_manage(viewer):
         raise PageError(403, "Forbidden", "Your role may not change webhook endpoints.")
 
 
@@ -52,7 +53,7 @@ async def _list_page(request: web.Request, error: str | None, status: int) -> we
         "page": page,
         "event_types": list(WebhookEventType),
         "modes": MODES,
-        "may_manage": viewer.actor.role in MANAGERS,
+        "may_manage": may_manage(viewer),
         "error": error,
     }
     return render(request, "webhooks.html", context, status)
