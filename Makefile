@@ -7,12 +7,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help run test check asyncapi bench bench-bus venv clean
+.PHONY: help run test check check-deploy asyncapi bench bench-bus venv clean
 
 help:
 	@echo "make run        run the whole platform with a demo partner (Ctrl-C stops it)"
 	@echo "make test       the whole test suite against RabbitMQ and the embedded store"
-	@echo "make check      lint, format check, types, import contracts, AsyncAPI drift"
+	@echo "make check      lint, format check, types, import contracts, AsyncAPI drift, check-deploy"
+	@echo "make check-deploy  compose file, Kubernetes manifests, Dockerfile, configuration table"
 	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
 	@echo "make bench      orders/s and p50/p99 through the gateway, log ingest against raw inserts, erasures end to end, GET /v1/packages through the gateway against a bare handler"
 	@echo "make bench-bus  servicekit publish+consume throughput against raw aio-pika"
@@ -34,9 +35,10 @@ run: venv
 # is here, and nx-27017), so code that leaves the shared vocabulary fails on either. The
 # second pass leaves out what adds no store query of its own: pages in a browser, the
 # benchmarks (on nx in both passes), TLS, the API reference, the AsyncAPI document, the dev
-# stack, the dashboards and the API's auth matrix (they call service queries tested on both).
+# stack, the deployment files, the dashboards (but the privacy pages, whose per-user listing
+# no other folder queries) and the API's auth matrix (they call service queries tested on both).
 STORE_FREE_TESTS := browser benchmarks http_tls api_reference asyncapi infra partner_dashboard \
-	dashboard_commerce ops_dashboard e2e/test_api_matrix.py
+	dashboard_commerce dashboard_insights ops_dashboard ops_status deployment e2e/test_api_matrix.py
 test: venv
 	$(PY) -m devstack rabbitmq
 	$(PY) -m devstack chromium
@@ -51,6 +53,33 @@ check: venv
 		deploy/bench_gateway_stats.py
 	$(VENV)/bin/lint-imports
 	$(PY) deploy/asyncapi.py --check
+	$(MAKE) check-deploy
+
+# Static checks of the production deployment (no Docker engine or cluster needed): the
+# configuration table and the env names, docker-compose.yml against the Compose Specification
+# schema, the kustomize-built manifests against Kubernetes' schemas, the Dockerfile with
+# hadolint. The tools install once into .venv/deploy-tools (pinned; kustomize with Go).
+DEPLOY_TOOLS := $(VENV)/deploy-tools
+DEPLOY_TOOLS_STAMP := $(DEPLOY_TOOLS)/.installed-stamp
+KUSTOMIZE := $(DEPLOY_TOOLS)/bin/kustomize
+KUSTOMIZE_VERSION := v5.7.1
+KUBERNETES_VERSION := 1.33.0
+$(DEPLOY_TOOLS_STAMP): deploy/check-tools.txt
+	@test -x $(DEPLOY_TOOLS)/bin/python || $(PYTHON) -m venv $(DEPLOY_TOOLS)
+	$(DEPLOY_TOOLS)/bin/pip install --quiet --disable-pip-version-check -r deploy/check-tools.txt
+	@touch $(DEPLOY_TOOLS_STAMP)
+$(KUSTOMIZE):
+	@command -v go >/dev/null || { echo "make: kustomize is built with Go: install Go 1.22+"; exit 1; }
+	GOBIN=$(abspath $(DEPLOY_TOOLS)/bin) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+check-deploy: venv $(DEPLOY_TOOLS_STAMP) $(KUSTOMIZE)
+	$(VENV)/bin/mypy deploy/config_table.py deploy/deployment_env.py deploy/compose_secrets.py \
+		deploy/container/healthcheck.py
+	$(PY) deploy/config_table.py --check
+	$(DEPLOY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(KUSTOMIZE) build deploy/kubernetes/overlays/example > $(DEPLOY_TOOLS)/example.yaml
+	$(DEPLOY_TOOLS)/bin/kubernetes-validate --strict --quiet -k $(KUBERNETES_VERSION) \
+		$(DEPLOY_TOOLS)/example.yaml
+	$(DEPLOY_TOOLS)/bin/hadolint Dockerfile
 
 asyncapi: venv
 	$(PY) deploy/asyncapi.py

@@ -23,8 +23,8 @@ KEY_ID_LENGTH = 16
 SECRET_LENGTH = 32
 CHECKSUM_LENGTH = 6
 _KEY = re.compile(
-    rf"^esk_(live|test)_([0-9A-Za-z]{{{KEY_ID_LENGTH}}})([0-9A-Za-z]{{{SECRET_LENGTH}}})"
-    rf"([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})$"
+    rf"esk_(live|test)_([0-9A-Za-z]{{{KEY_ID_LENGTH}}})([0-9A-Za-z]{{{SECRET_LENGTH}}})"
+    rf"([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})"
 )
 
 
@@ -65,7 +65,7 @@ def generate(mode: Mode) -> tuple[str, ParsedKey]:
 
 def parse(presented: str) -> ParsedKey | None:
     """The key's parts, or None when it is not a well-formed key with a valid checksum."""
-    match = _KEY.match(presented)
+    match = _KEY.fullmatch(presented)
     if match is None:
         return None
     mode, key_id, secret, checksum = match.groups()

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from accounts import billing_handlers, keys, people_handlers, policy_notices, retention, store
+from accounts import (
+    billing_handlers,
+    keys,
+    own_user,
+    people_handlers,
+    policy_notices,
+    retention,
+    store,
+)
 from accounts.inventory import INVENTORY
 from accounts.privacy import AccountsPrivacy
 from accounts.settings import AccountsSettings
@@ -26,6 +34,7 @@ def create_service(settings: AccountsSettings) -> Service:
     keys.register(service, settings)
     billing_handlers.register(service, ledger, vault)
     policy_notices.register(service, vault)
+    own_user.register(service, vault)
     service.join_privacy(
         INVENTORY,
         AccountsPrivacy(service.db, vault),

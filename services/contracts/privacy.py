@@ -331,10 +331,33 @@ class _RequestQuery(Query):
     )
 
 
+USER_VIEW_DESCRIPTION = (
+    "With `partner_id`: what this dashboard user of the partner may see: the partner's"
+    " requests for its end users and the user's own requests about themselves, never a"
+    " colleague's requests about themselves. Absent: every request of the partner."
+)
+
+
 class GetPrivacyRequest(_RequestQuery):
     """Fetch one data-subject request."""
 
     TYPE: ClassVar[str] = "privacy.get_request.v1"
+
+    for_user_id: str | None = Field(
+        default=None, max_length=64, description=USER_VIEW_DESCRIPTION, examples=["usr_01hx3y"]
+    )
+    channel: RequestChannel | None = Field(
+        default=None,
+        description="Only a request opened through this channel is found (an API key sees"
+        " the partner's requests for its end users, not its people's requests about"
+        " themselves).",
+    )
+
+    @model_validator(mode="after")
+    def _user_of_a_partner(self) -> GetPrivacyRequest:
+        if self.for_user_id is not None and self.partner_id is None:
+            raise ValueError("`for_user_id` is a view of one partner's requests: name the partner")
+        return self
 
 
 class ListPrivacyRequests(Query):
@@ -349,8 +372,23 @@ class ListPrivacyRequests(Query):
     due_before: datetime | None = Field(
         default=None, description="Only requests due before this time (overdue, due soon)."
     )
+    for_user_id: str | None = Field(
+        default=None, max_length=64, description=USER_VIEW_DESCRIPTION, examples=["usr_01hx3y"]
+    )
+    channels: list[RequestChannel] | None = Field(
+        default=None,
+        min_length=1,
+        description="Only requests opened through these channels.",
+        examples=[["self"]],
+    )
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None
+
+    @model_validator(mode="after")
+    def _user_of_a_partner(self) -> ListPrivacyRequests:
+        if self.for_user_id is not None and self.partner_id is None:
+            raise ValueError("`for_user_id` is a view of one partner's requests: name the partner")
+        return self
 
 
 class VerifyPrivacyRequest(_RequestQuery):

@@ -15,6 +15,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from contracts.base import Event, Query, Reply
+from contracts.privacy import RequestChannel
 
 
 class PrivacyExportPart(Event):
@@ -44,6 +45,11 @@ class GetExportLink(Query):
         max_length=64,
         description="Set when a partner asks: another partner's request is not found. Absent"
         " for ops.",
+    )
+    channel: RequestChannel | None = Field(
+        default=None,
+        description="Only a request opened through this channel is found (an API key reaches"
+        " the exports of the partner's end users, not of its people's own requests).",
     )
 
 

@@ -14,6 +14,7 @@ import structlog
 from aiohttp import web
 
 from contracts.accounts import Scope
+from contracts.privacy import RequestChannel
 from contracts.privacy_exports import ExportChunk, ExportLink, FetchExportChunk, GetExportLink
 from gateway.api import Call, Endpoint
 from gateway.openapi import ERRORS
@@ -37,7 +38,11 @@ class ExportHandlers:
 
     async def get_link(self, call: Call) -> ExportLink:
         """A signed download link to the export package of one of the partner's requests."""
-        query = GetExportLink(request_id=call.path["id"], partner_id=call.principal.partner_id)
+        query = GetExportLink(
+            request_id=call.path["id"],
+            partner_id=call.principal.partner_id,
+            channel=RequestChannel.PARTNER,
+        )
         return await self.bus.request(query, to=TO, reply=ExportLink, timeout=self.timeout)
 
     async def _chunk(self, token: str, index: int) -> ExportChunk:

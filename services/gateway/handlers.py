@@ -17,6 +17,7 @@ from contracts.privacy import (
     ListPrivacyRequests,
     PrivacyRequestPage,
     PrivacyRequestView,
+    RequestChannel,
     SubmitPrivacyRequest,
 )
 from gateway.api import Call
@@ -82,7 +83,11 @@ class GatewayHandlers:
 
     async def get_privacy_request(self, call: Call) -> PrivacyRequestView:
         """One of the partner's data-subject requests."""
-        query = GetPrivacyRequest(partner_id=call.principal.partner_id, request_id=call.path["id"])
+        query = GetPrivacyRequest(
+            partner_id=call.principal.partner_id,
+            request_id=call.path["id"],
+            channel=RequestChannel.PARTNER,
+        )
         return await self.bus.request(
             query, to="privacy", reply=PrivacyRequestView, timeout=self.timeout
         )
@@ -91,7 +96,10 @@ class GatewayHandlers:
         """The partner's data-subject requests, newest first."""
         page: PageQuery = call.query
         query = ListPrivacyRequests(
-            partner_id=call.principal.partner_id, limit=page.limit, cursor=page.cursor
+            partner_id=call.principal.partner_id,
+            channels=[RequestChannel.PARTNER],
+            limit=page.limit,
+            cursor=page.cursor,
         )
         return await self.bus.request(
             query, to="privacy", reply=PrivacyRequestPage, timeout=self.timeout

@@ -42,8 +42,10 @@ class ExportQueries:
         """A signed link to the package of the asker's request; `conflict` while there is
         none (not built yet, refused, or deleted)."""
         request = await self.db[store.REQUESTS].find_one({"_id": query.request_id})
-        if request is None or (
-            query.partner_id is not None and request.get("partner_id") != query.partner_id
+        if (
+            request is None
+            or (query.partner_id is not None and request.get("partner_id") != query.partner_id)
+            or (query.channel is not None and request.get("channel") != query.channel.value)
         ):
             raise ServiceError("not_found", "no such privacy request")
         now = self.clock()

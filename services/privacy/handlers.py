@@ -18,11 +18,13 @@ from contracts.privacy import (
     PrivacyRequestPage,
     PrivacyRequestView,
     PrivacyTaskCompleted,
+    RequestChannel,
 )
 from privacy import audit, lifecycle, receipts, results, store
 from privacy.audit import AuditKind
 from privacy.receipts import REFUSAL_REASONS, CheckedReceipt
 from privacy.requests import Desk
+from servicekit.errors import ServiceError
 from servicekit.messages import MessageContext
 
 log = structlog.get_logger("privacy")
@@ -91,30 +93,69 @@ class PrivacyHandlers:
             )
 
     async def get(self, query: GetPrivacyRequest, _context: MessageContext) -> PrivacyRequestView:
-        """One request (a partner sees only its own)."""
-        return lifecycle.view_of(await self.desk.load(query.request_id, query.partner_id))
+        """One request (a partner sees only its own; a partner's user not a colleague's request
+        about themselves)."""
+        document = await self.desk.load(query.request_id, query.partner_id)
+        if query.for_user_id is not None and not seen_by(document, query.for_user_id):
+            raise ServiceError("not_found", "no such privacy request")
+        if query.channel is not None and document.get("channel") != query.channel.value:
+            raise ServiceError("not_found", "no such privacy request")
+        return lifecycle.view_of(document)
 
     async def list(
         self, query: ListPrivacyRequests, _context: MessageContext
     ) -> PrivacyRequestPage:
-        """Requests, newest first, paged by id: a partner's own, or all (ops), by state and
-        deadline."""
-        criteria: dict[str, Any] = {}
-        if query.partner_id is not None:
-            criteria["partner_id"] = query.partner_id
-        if query.statuses:
-            criteria["status"] = {"$in": [status.value for status in query.statuses]}
-        if query.due_before is not None:
-            criteria["deadline.at"] = {"$lt": query.due_before}
-        if query.cursor:
-            criteria["_id"] = {"$lt": query.cursor}
-        cursor = (
-            self.db[store.REQUESTS].find(criteria).sort("_id", DESCENDING).limit(query.limit + 1)
-        )
-        documents = [doc async for doc in cursor]
+        """Requests, newest first, paged by id: a partner's own (or what one of its users may
+        see), or all (ops), by state and deadline."""
+        documents: list[dict[str, Any]] = []
+        for criteria in _list_criteria(query):
+            cursor = (
+                self.db[store.REQUESTS]
+                .find(criteria)
+                .sort("_id", DESCENDING)
+                .limit(query.limit + 1)
+            )
+            documents.extend([doc async for doc in cursor])
+        documents.sort(key=lambda doc: str(doc["_id"]), reverse=True)
         page = documents[: query.limit]
         more = len(documents) > query.limit
         return PrivacyRequestPage(
             data=[lifecycle.view_of(doc) for doc in page],
             next_cursor=page[-1]["_id"] if more and page else None,
         )
+
+
+def seen_by(document: dict[str, Any], user_id: str) -> bool:
+    """Whether a partner's user may see this request of the partner: one for an end user, or
+    one the user made about themselves."""
+    if document.get("channel") == RequestChannel.PARTNER.value:
+        return True
+    return document.get("channel") == RequestChannel.SELF.value and (
+        document.get("requested_by") == user_id
+    )
+
+
+def _list_criteria(query: ListPrivacyRequests) -> list[dict[str, Any]]:
+    """The store filters whose results, merged by `_id`, make the list (a user's view is two
+    keyset reads, since the store vocabulary has no `$or`)."""
+    criteria: dict[str, Any] = {}
+    if query.partner_id is not None:
+        criteria["partner_id"] = query.partner_id
+    if query.statuses:
+        criteria["status"] = {"$in": [status.value for status in query.statuses]}
+    if query.due_before is not None:
+        criteria["deadline.at"] = {"$lt": query.due_before}
+    if query.cursor:
+        criteria["_id"] = {"$lt": query.cursor}
+    channels = [channel.value for channel in query.channels or RequestChannel]
+    if query.for_user_id is None:
+        return [{**criteria, "channel": {"$in": channels}}] if query.channels else [criteria]
+    arms = {
+        RequestChannel.PARTNER.value: {},
+        RequestChannel.SELF.value: {"requested_by": query.for_user_id},
+    }
+    return [
+        {**criteria, "channel": channel, **extra}
+        for channel, extra in arms.items()
+        if channel in channels
+    ]

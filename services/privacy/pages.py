@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 
 from privacy import policy_store, store
 from privacy.recipients import recipients_of
+from privacy.retention_overview import retention_overview
 from privacy.store import Db
 from servicekit.clock import utcnow
 
@@ -100,37 +101,10 @@ async def record_of_processing_page(request: web.Request) -> web.Response:
     return html_page("Record of processing", "<h1>Record of processing</h1>" + "".join(sections))
 
 
-def sweep_json(sweep: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A stored sweep as JSON."""
-    if sweep is None:
-        return None
-    return {
-        "swept_at": sweep["swept_at"].isoformat(),
-        "removed": sweep["removed"],
-        "partners_erased": sweep["partners_erased"],
-    }
-
-
-async def retention_overview(request: web.Request) -> web.Response:
-    """Every service's retention rules (from the registry) and its latest sweep."""
-    db = request.app[PAGES_DB]
-    sweeps = await policy_store.latest_sweeps(db)
-    rules = {
-        entry["_id"]: [
-            {key: category.get(key) for key in ("name", "retention", "retention_days")}
-            for category in entry["announcement"]["categories"]
-        ]
-        for entry in await store.record_of_processing(db)
-    }
-    services = [
-        {
-            "service": name,
-            "rules": rules.get(name, []),
-            "latest_sweep": sweep_json(sweeps.get(name)),
-        }
-        for name in sorted(set(rules) | set(sweeps))
-    ]
-    return web.json_response({"services": services})
+async def retention_overview_page(request: web.Request) -> web.Response:
+    """Every service's retention rules (from the registry) and its latest sweep, as JSON."""
+    overview = await retention_overview(request.app[PAGES_DB])
+    return web.json_response(overview.model_dump(mode="json"))
 
 
 def add_routes(app: web.Application, db: Db) -> None:
@@ -138,4 +112,4 @@ def add_routes(app: web.Application, db: Db) -> None:
     app[PAGES_DB] = db
     app.router.add_get("/privacy-policy", privacy_policy)
     app.router.add_get("/record-of-processing.html", record_of_processing_page)
-    app.router.add_get("/retention", retention_overview)
+    app.router.add_get("/retention", retention_overview_page)

@@ -32,7 +32,7 @@ from contracts.policy import (
     PublishPolicy,
 )
 from contracts.retention import RetentionSwept
-from privacy import policy_store
+from privacy import policy_store, retention_overview
 from privacy.store import Db
 from servicekit.bus import Bus
 from servicekit.clock import Clock, utcnow
@@ -217,3 +217,4 @@ def register(service: Service, clock: Clock = utcnow) -> None:
     service.router.answer(AcknowledgePolicy, handlers.acknowledge)
     service.router.on(PolicyNoticeSent, handlers.notice_sent)
     service.router.on(RetentionSwept, handlers.retention_swept)
+    retention_overview.register(service)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import structlog
+from prometheus_client import Counter
 from pymongo import ReturnDocument
 from standardwebhooks import Webhook
 
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger("provisioning.webhooks")
 
 DUE = ["pending", "failed"]
+WEBHOOK_DELIVERIES = Counter(
+    "webhook_deliveries",
+    "Webhook delivery attempts by outcome: delivered, failed (retried later), exhausted.",
+    ["service", "outcome"],
+)
 USER_AGENT = "esim-platform-webhooks/1"
 
 
@@ -80,6 +86,7 @@ class DeliveryWorker:
         self.delays = [timedelta(milliseconds=ms) for ms in settings.webhook_retry_delays_ms]
         self.lease = timedelta(seconds=settings.webhook_lease_seconds)
         self._wake = asyncio.Event()
+        service.report_counter(WEBHOOK_DELIVERIES)
 
     def kick(self) -> None:
         """Look for due work now."""
@@ -124,6 +131,7 @@ class DeliveryWorker:
         outcome = await self._attempt(session, claimed, endpoint)
         status = self._status_after(claimed, outcome)
         await self._record(claimed, outcome, now)
+        WEBHOOK_DELIVERIES.labels(self.service.name, status).inc()
         await self._finish(claimed, token, status, outcome, now)
         if claimed["event_type"] != "webhook.test":
             await self._count(endpoint, status, now)

@@ -13,14 +13,17 @@ from typing import Any
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts.ops import ServiceStatusReported
 from contracts.privacy import DataCategory, IdentifierKind
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.consumer import Consumer
 from servicekit.crypto import BlindIndex
 from servicekit.http import READINESS, SERVICE_NAME, add_ops_routes, observe
+from servicekit.ids import new_id
 from servicekit.inbox import Inbox
 from servicekit.keyring import EncryptionSettings, OptionalSealingKeys
 from servicekit.logshipping import LogShipper, shipper_for
@@ -35,6 +38,7 @@ from servicekit.receipts import ReceiptSigner
 from servicekit.restrictions import RestrictionRegister, join_restriction_register
 from servicekit.router import Router
 from servicekit.settings import ServiceSettings
+from servicekit.status_report import report_forever, status_report
 from servicekit.store import Document, Store
 from servicekit.tls import optional_server_context
 from servicekit.topology import Topology
@@ -69,6 +73,10 @@ class Service:
     """Ships this process's log records to the logs service while the service runs."""
     receipt_signer: ReceiptSigner | None = None
     """Signs the privacy results of a data-owning service (set by `join_privacy`)."""
+    instance: str = field(default_factory=lambda: new_id("inst"))
+    """This process's id in its status reports (new at every start of the process)."""
+    reported_counters: list[Counter] = field(default_factory=list)
+    """The service's own counters its status reports carry (labelled by `service`)."""
     _restrictions: RestrictionRegister | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -142,6 +150,18 @@ class Service:
         join_restriction_register(self.router, self.restrictions)
         self.startup.append(self.restrictions.create_indexes)
 
+    def report_counter(self, counter: Counter) -> None:
+        """Carry one of the service's own counters (with a `service` label) in its status
+        reports, e.g. webhook deliveries by outcome."""
+        if counter not in self.reported_counters:
+            self.reported_counters.append(counter)
+
+    def status_report(self) -> ServiceStatusReported:
+        """This process's counters now, as its next status report."""
+        return status_report(
+            self.name, self.instance, self.settings.status_report_seconds, self.reported_counters
+        )
+
     async def readiness(self) -> dict[str, bool]:
         """The checks /readyz reports."""
         checks = {"bus": self.bus.is_connected}
@@ -182,6 +202,9 @@ class Service:
         shipper = self.log_shipper = shipper_for(self.name, self.bus, self.settings)
         jobs = [job() for job in self.background]
         jobs.append(shipper.run())
+        jobs.append(
+            report_forever(self.bus, self.settings.status_report_seconds, self.status_report)
+        )
         if relay is not None:
             jobs.append(relay.run())
         if inbox is not None:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 from servicekit.tls import is_loopback_host
+
+SECRETS_DIR_ENV = "SECRETS_DIR"
+"""Names a directory of secret files, one per setting (e.g. `/run/secrets/master_keys`)."""
 
 
 class ServiceSettings(BaseSettings):
@@ -62,6 +71,13 @@ class ServiceSettings(BaseSettings):
     log_ship_interval_seconds: float = Field(
         default=1.0, gt=0, le=60, description="Longest wait before buffered records are shipped."
     )
+    status_report_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="STATUS_REPORT_SECONDS: how often each process broadcasts its counters"
+        " for the ops dashboard (`ops.service_status_reported.v1`).",
+    )
     receipt_signing_key: SecretStr | None = Field(
         default=None,
         description="This service's own Ed25519 key for signing privacy receipts: base64 of"
@@ -74,6 +90,25 @@ class ServiceSettings(BaseSettings):
         description="EXPORT_PART_BYTES: largest part (bytes of canonical JSON) a data-owning"
         " service's export is cut into on the bus.",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then a file named after the setting in `$SECRETS_DIR`, if set.
+
+        Containers mount secrets as files (Docker's `/run/secrets`, a Kubernetes secret
+        volume); the directory is opt-in so that nothing warns where it does not exist.
+        """
+        directory = os.environ.get(SECRETS_DIR_ENV)
+        if directory:
+            file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=directory)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     # Field validators, not a model validator: a model validator's error would quote the
     # whole input, secrets included; these quote only their own field's value.

@@ -83,6 +83,7 @@ PEOPLE_EXAMPLES: dict[str, dict[str, Any]] = {
         "password": "correct horse battery staple",
     },
     "accounts.list_users.v1": {"actor": ADMIN, "partner_id": "ptn_1"},
+    "accounts.get_own_user.v1": {"actor": ADMIN},
     "accounts.user.v1": USER,
     "accounts.user_list.v1": {"data": [USER]},
     "accounts.login.v1": {

@@ -19,6 +19,7 @@ import yaml
 from accounts_examples import ACCOUNTS_EXAMPLES
 from log_query_examples import LOG_QUERY_EXAMPLES
 from logs_examples import LOGS_EXAMPLES
+from ops_status_examples import OPS_STATUS_EXAMPLES
 from policy_examples import POLICY_EXAMPLES
 from privacy_export_examples import PRIVACY_EXPORT_EXAMPLES
 from privacy_request_examples import PRIVACY_REQUEST_EXAMPLES
@@ -170,6 +171,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     **POLICY_EXAMPLES,
     **PRIVACY_REQUEST_EXAMPLES,
     **PRIVACY_EXPORT_EXAMPLES,
+    **OPS_STATUS_EXAMPLES,
 }
 """One real instance of each contract (its JSON input); a new contract needs one here."""
 

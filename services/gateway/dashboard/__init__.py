@@ -16,9 +16,14 @@ from gateway.dashboard import (
     contact_pages,
     esim_pages,
     key_pages,
+    notices,
+    ops_activity_pages,
     ops_pages,
     order_pages,
     pages,
+    policy_pages,
+    privacy_pages,
+    usage_pages,
     user_pages,
     webhook_pages,
 )
@@ -47,6 +52,7 @@ def register(
     setup_templates(dashboard)
     _add_routes(dashboard)
     ops_pages.add_routes(dashboard, service.bus, settings)
+    ops_activity_pages.add_routes(dashboard, service)
     app.add_subapp(PREFIX, dashboard)
     app.router.add_get(OPS_ENTRY, _to_ops_pages)
 
@@ -81,3 +87,7 @@ def _add_routes(dashboard: web.Application) -> None:
     account_edit.add_routes(routes)
     contact_pages.add_routes(routes)
     user_pages.add_routes(routes)
+    privacy_pages.add_routes(routes)
+    usage_pages.add_routes(routes)
+    policy_pages.add_routes(routes)
+    notices.install(dashboard)

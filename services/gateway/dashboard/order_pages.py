@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from contracts.orders import EsimPage, GetOrder, ListEsims, ListOrders, OrderPage, OrderView
+from gateway.dashboard import order_form
 from gateway.dashboard.lookups import PAGE_SIZE, ask, built, cursor_of
 from gateway.dashboard.rendering import partner_of, render, viewer_of
 
@@ -47,6 +48,8 @@ async def show_order(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(routes: web.UrlDispatcher) -> None:
-    """The order pages' routes."""
+    """The order pages' routes (the form's before `{order_id}`, which would match `new`)."""
     routes.add_get("/orders", list_orders)
+    routes.add_get("/orders/new", order_form.new_order)
+    routes.add_post("/orders/new", order_form.place_order)
     routes.add_get("/orders/{order_id}", show_order)

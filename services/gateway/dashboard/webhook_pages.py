@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
-from contracts.accounts import Scope, scopes_of
+from contracts.accounts import Scope
 from contracts.webhooks import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
@@ -22,6 +22,7 @@ from gateway.dashboard import csrf
 from gateway.dashboard.forms import text, texts
 from gateway.dashboard.lookups import PAGE_SIZE, ask, built, cursor_of
 from gateway.dashboard.rendering import PageError, partner_of, redirect, render, viewer_of
+from gateway.dashboard.role_access import granted
 from gateway.dashboard.state import Viewer
 from servicekit.errors import RemoteCallError
 
@@ -32,7 +33,7 @@ MODES = ("test", "live")
 
 def may_manage(viewer: Viewer) -> bool:
     """Whether the viewer's role grants `webhooks:manage` (provisioning checks it too)."""
-    return Scope.WEBHOOKS_MANAGE in scopes_of(viewer.actor)
+    return Scope.WEBHOOKS_MANAGE in granted(viewer)
 
 
 def _require_manager(viewer: Viewer) -> None:
