@@ -20,14 +20,18 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-async def place_one(session: aiohttp.ClientSession, package: str) -> Sample:
-    """One order of one eSIM, timed from sending the request to reading the whole answer."""
+async def place_one(
+    session: aiohttp.ClientSession, package: str, end_user: dict[str, str] | None = None
+) -> Sample:
+    """One order of one eSIM (for `end_user` if given), timed from sending the request to
+    reading the whole answer."""
     headers = {"Idempotency-Key": str(uuid.uuid4())}
+    order: dict[str, Any] = {"package_id": package}
+    if end_user is not None:
+        order["end_user"] = end_user
     sent_at, started = time.time(), time.perf_counter()
     try:
-        async with session.post(
-            "/v1/orders", json={"package_id": package}, headers=headers
-        ) as response:
+        async with session.post("/v1/orders", json=order, headers=headers) as response:
             body: dict[str, Any] = await response.json(content_type=None)
             status = response.status
     except (aiohttp.ClientError, TimeoutError, ValueError) as failure:
@@ -39,7 +43,14 @@ async def place_one(session: aiohttp.ClientSession, package: str) -> Sample:
     }
     error = None if status == 201 else str(body.get("code") or body.get("status") or body)[:200]
     return Sample(
-        status, seconds, sent_at, sent_at + seconds, body.get("status"), steps, error=error
+        status,
+        seconds,
+        sent_at,
+        sent_at + seconds,
+        body.get("status"),
+        steps,
+        error=error,
+        order_id=body.get("id"),
     )
 
 

@@ -41,6 +41,7 @@ class Sample:
     order_status: str | None = None
     steps: Mapping[str, float] = field(default_factory=dict)
     error: str | None = None
+    order_id: str | None = None
 
     @property
     def completed(self) -> bool:

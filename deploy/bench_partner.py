@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -33,7 +34,8 @@ CREDIT_PER_ORDER = 1_000_000
 SCOPES = [Scope.ORDERS_WRITE, Scope.ORDERS_READ, Scope.BILLING_READ]
 """The gateway reads the order back with the caller's own key, so buying needs orders:read."""
 BUS_TIMEOUT_S = 10.0
-CREDIT_TIMEOUT_S = 30.0
+CREDIT_TIMEOUT_S = 60.0
+"""Long enough for a freshly started platform on a busy two-core machine."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,11 @@ class BenchPartner:
     key: str
 
 
-async def create_partner(platform: LocalPlatform, orders: int) -> BenchPartner:
-    """A new partner credited for `orders` orders, with a key of SCOPES; waits for the credit."""
+async def create_partner(
+    platform: LocalPlatform, orders: int, scopes: Sequence[Scope] = SCOPES
+) -> BenchPartner:
+    """A new partner credited for `orders` orders, with a key of `scopes`; waits for the
+    credit."""
     credit = orders * CREDIT_PER_ORDER
     bus = Bus(url=platform.amqp_url, topology=Topology(platform.namespace), service="bench")
     await bus.connect()
@@ -63,7 +68,7 @@ async def create_partner(platform: LocalPlatform, orders: int) -> BenchPartner:
         await bus.publish(top_up, to="accounts")
     finally:
         await bus.close()
-    key = await _store_key(platform, partner.id)
+    key = await _store_key(platform, partner.id, scopes)
     await _wait_for_balance(platform.url("gateway"), key, credit)
     return BenchPartner(partner.id, key)
 
@@ -80,14 +85,14 @@ def _partner_request() -> CreatePartner:
     )
 
 
-async def _store_key(platform: LocalPlatform, partner_id: str) -> str:
+async def _store_key(platform: LocalPlatform, partner_id: str, scopes: Sequence[Scope]) -> str:
     """A new test-mode key of the partner, stored as accounts stores keys."""
     key, parsed = apikeys.generate("test")
     document = keys_store.key_document(
         parsed,
         partner_id=partner_id,
         name="bench key",
-        scopes=SCOPES,
+        scopes=list(scopes),
         secret_hmac=apikeys.secret_digest(parsed.secret, platform.env["API_KEY_PEPPER"]),
         actor=BENCH,
         now=utcnow(),

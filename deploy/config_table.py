@@ -83,7 +83,7 @@ MEANINGS: dict[str, str] = {
     "SMTP_HOST": "SMTP server host.",
     "SMTP_PORT": "SMTP server port.",
     "SMTP_USERNAME": "SMTP login.",
-    "SMTP_PASSWORD": "SMTP password.",
+    "SMTP_PASSWORD": "SMTP password.",  # B105: a description, not a password  # nosec
     "SMTP_TIMEOUT_SECONDS": "Upper bound of one SMTP conversation.",
     "PROVIDERSIM_LATENCY_MIN_MS": "Simulator: least added latency of an answer.",
     "PROVIDERSIM_LATENCY_MAX_MS": "Simulator: most added latency of an answer.",

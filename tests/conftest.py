@@ -3,6 +3,8 @@
 - `amqp_url`: $AMQP_URL, else the local broker (started, or installed, when none answers).
 - `mongo_url`: $MONGO_URL, else an embedded server ($STORE_SERVER picks ferretdb or nx) on a
   free port with a fresh data directory, so the suite runs beside `make run`.
+
+The secrets sentinel (`support.sentinel`) watches the whole session's logs and raw documents.
 """
 
 import os
@@ -27,6 +29,8 @@ from devstack.store_server import (
 )
 
 from support.names import left_behind
+
+pytest_plugins = ("support.sentinel",)
 
 MONGO_URL_ENV = "MONGO_URL"
 

@@ -25,7 +25,7 @@ def run_logged(
         env = {**(env or os.environ), "HOME": str(home), "USER": as_user, "LOGNAME": as_user}
     with tempfile.TemporaryFile() as output:
         try:
-            completed = subprocess.run(
+            completed = subprocess.run(  # dev tooling: our own argv, no shell  # nosec B603
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=output,

@@ -121,7 +121,7 @@ def choose_kind(kind: StoreKind | None) -> tuple[StoreKind, str]:
 def _go_version(go: str) -> tuple[int, int] | None:
     """(major, minor) of the Go toolchain, None when it cannot be told (e.g. a devel build)."""
     try:
-        done = subprocess.run(
+        done = subprocess.run(  # dev tooling: our own argv, no shell  # nosec B603
             [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -132,7 +132,7 @@ def _go_version(go: str) -> tuple[int, int] | None:
 
 def _run_go_build(go: str, output: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(
+        return subprocess.run(  # dev tooling: our own argv, no shell  # nosec B603
             # -buildvcs=false: deploy/ferretdb sits inside this repository's checkout, and VCS
             # stamping fails when git is missing or the checkout belongs to another user.
             [go, "build", "-buildvcs=false", "-o", str(output), "."],
@@ -412,7 +412,7 @@ def start_store_server(
     started = time.monotonic()
     with log_path.open("wb") as log:
         try:
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # dev tooling: our own argv, no shell  # nosec B603
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir
             )
         except OSError as exc:

@@ -47,7 +47,7 @@ from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.vault import Vault
 
-TOKEN_PREFIX = "ess_"  # noqa: S105 (a prefix, not a secret)
+TOKEN_PREFIX = "ess_"  # noqa: S105 (a prefix, not a secret)  # nosec B105
 IP_LIMIT_FACTOR = 4
 """An address may fail this many times the per-account limit (offices share addresses)."""
 ERASED_ADDRESS = "(erased)"

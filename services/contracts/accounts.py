@@ -65,6 +65,11 @@ class Actor(Contract):
     partner_id: str | None = Field(default=None, max_length=64)
     role: Role | None = Field(default=None, description="A user's role.")
     scopes: list[Scope] = Field(default_factory=list, description="An API key's scopes.")
+    mode: Literal["live", "test"] | None = Field(
+        default=None,
+        description="An API key's mode: a test key acts on test orders and eSIMs only, a live"
+        " key on live ones (decision 0019). Users and the platform have none.",
+    )
 
 
 class VerifyApiKey(Query):

@@ -23,7 +23,9 @@ MAX_QUERY_PERIOD_DAYS = 93
 
 Day = Annotated[
     str,
-    Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A UTC day.", examples=["2026-11-26"]),
+    Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="A UTC day.", examples=["2026-11-26"]
+    ),
 ]
 FieldValue = str | int | float | bool
 

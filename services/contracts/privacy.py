@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import EmailStr, Field, IPvAnyAddress, model_validator
+from pydantic import BeforeValidator, EmailStr, Field, IPvAnyAddress, model_validator
 
 from contracts.base import Command, Contract, Event, Query, Reply
+
+
+def _ip_text(value: Any) -> Any:
+    """An IP address as text (or an address object) only: pydantic's IP types take a number,
+    even `false`, for an address, in strict mode too."""
+    if not isinstance(value, str | IPv4Address | IPv6Address):
+        raise ValueError("an IP address is written as text, e.g. 203.0.113.7")
+    return value
+
+
+IpAddress = Annotated[IPvAnyAddress, BeforeValidator(_ip_text)]
+"""An IPv4 or IPv6 address, given as text."""
 
 IdentifierKind = Literal["partner_id", "user_id", "email", "phone", "end_user_ref", "iccid", "ip"]
 """The kinds of identifier a subject can be found by."""
@@ -23,7 +36,7 @@ class SubjectRef(Contract):
     phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$")
     end_user_ref: str | None = Field(default=None, min_length=1, max_length=128)
     iccid: str | None = Field(default=None, pattern=r"^89[0-9]{16,18}$")
-    ip: IPvAnyAddress | None = None
+    ip: IpAddress | None = None
 
     @model_validator(mode="after")
     def _at_least_one(self) -> SubjectRef:

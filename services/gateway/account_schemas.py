@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import (
     AwareDatetime,
     BeforeValidator,
+    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
@@ -55,12 +56,25 @@ Instant = Annotated[
 ]
 
 
+def _as_validated(schema: dict[str, Any]) -> None:
+    """The document states what the validators enforce: optional fields that refuse `null`
+    (shown without the null branch), and at least one field."""
+    schema["minProperties"] = 1
+    for field in schema["properties"].values():
+        branches = [branch for branch in field.pop("anyOf", []) if branch != {"type": "null"}]
+        if branches:
+            field.update(branches[0] if len(branches) == 1 else {"anyOf": branches})
+        field.pop("default", None)
+
+
 class AccountChanges(ApiModel):
     """Corrections to your business details (rectification): send only what changes.
 
     Which fields changed, when and by which key is recorded, never their values. A field
     cannot be removed: leave it out to keep it.
     """
+
+    model_config = ConfigDict(json_schema_extra=_as_validated)
 
     business_name: Text | None = Field(default=None, examples=["Demo Travel GmbH"])
     registration_number: ShortText | None = Field(default=None, examples=["HRB 123456"])

@@ -116,7 +116,7 @@ async def authenticate(request: web.Request, verifier: Verifier) -> Principal:
 
 
 async def read_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
-    """The JSON body validated against its model; unknown fields are refused."""
+    """The JSON body validated strictly against its model; unknown fields are refused."""
     if request.content_type != "application/json":
         raise ApiError(
             415,
@@ -126,13 +126,15 @@ async def read_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         )
     raw = await request.read()
     try:
-        data = json.loads(raw)
+        json.loads(raw)
     except ValueError:
         raise ApiError(
             400, "invalid_json", "Malformed JSON", "the body is not valid JSON"
         ) from None
     try:
-        return model.model_validate(data)
+        # Strict: JSON types as the document states them. Lax validation would take "2" or 2.0
+        # for an integer, 0 for `false`, a number for an IP address or a Unix time.
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as error:
         raise from_validation(error, "body") from None
 

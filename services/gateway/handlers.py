@@ -41,6 +41,7 @@ def actor_of(call: Call) -> Actor:
         id=principal.key_id,
         partner_id=principal.partner_id,
         scopes=principal.scopes,
+        mode=principal.mode,
     )
 
 

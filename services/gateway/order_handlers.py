@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from contracts.accounts import Scope
 from contracts.catalogue import PackageId
@@ -38,6 +38,7 @@ from contracts.orders import (
     TopupPage,
     TopupView,
 )
+from gateway.account_schemas import Instant
 from gateway.api import Answer, Call, Endpoint
 from gateway.handlers import actor_of
 from gateway.problems import ApiError
@@ -74,8 +75,9 @@ class OrdersQuery(ApiModel):
     """Filters of the order list (combined) and cursor pagination."""
 
     status: PurchaseStatus | None = None
-    created_from: AwareDatetime | None = Field(default=None, description="Inclusive.")
-    created_to: AwareDatetime | None = Field(default=None, description="Exclusive.")
+    # RFC 3339 text only, as the document says: a bare number would be taken for a Unix time.
+    created_from: Instant | None = Field(default=None, description="Inclusive.")
+    created_to: Instant | None = Field(default=None, description="Exclusive.")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: OrderRef | None = Field(default=None, description="`next_cursor` of the last page.")
 

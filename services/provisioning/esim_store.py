@@ -30,6 +30,7 @@ from bson import Int64
 from pymongo.errors import DuplicateKeyError
 
 from contracts.catalogue import Package
+from provisioning.modes import LIVE, Mode
 from provisioning.provider import AllocatedProfile
 from provisioning.store import ESIMS, Db
 from servicekit.outbox import with_outbox
@@ -57,8 +58,10 @@ async def esim_document(
     order_id: str,
     package: Package,
     now: datetime,
+    mode: Mode = LIVE,
 ) -> Document:
-    """A newly allocated profile, its matching id sealed with the partner's key."""
+    """A newly allocated profile, its matching id sealed with the partner's key (`mode`: its
+    order's)."""
     sealed = await vault.seal(partner_id, profile.iccid, {"matching_id": profile.matching_id})
     total = allowance_bytes(package)
     data = {} if total is None else {"data_total_bytes": total, "data_remaining_bytes": total}
@@ -67,6 +70,7 @@ async def esim_document(
         | {
             "_id": profile.iccid,
             "partner_id": partner_id,
+            "mode": mode,
             "order_id": order_id,
             "package_id": package.id,
             "listing_key": f"{order_id}:{position:02d}",
@@ -88,9 +92,12 @@ async def insert_once(db: Db, document: Document) -> None:
         await db[ESIMS].insert_one(document)
 
 
-async def find_own(db: Db, partner_id: str, iccid: str) -> Document | None:
-    """The partner's eSIM with this ICCID, or None (another partner's is as unknown)."""
-    return await db[ESIMS].find_one({"_id": iccid, "partner_id": partner_id})
+async def find_own(
+    db: Db, partner_id: str, iccid: str, visible: Document | None = None
+) -> Document | None:
+    """The partner's eSIM with this ICCID, or None (another partner's, or one of the other
+    mode (`visible`: `modes.visible_to`), is as unknown)."""
+    return await db[ESIMS].find_one({"_id": iccid, "partner_id": partner_id} | (visible or {}))
 
 
 async def apply_topup(

@@ -12,8 +12,9 @@ from typing import Any
 
 from contracts.accounts import Actor, Scope
 from contracts.orders import EsimPage, EsimStatus, EsimUsage, EsimView, GetEsim, ListEsims
-from provisioning import esim_events
+from provisioning import esim_events, esim_store
 from provisioning.esim_store import Document
+from provisioning.modes import visible_to
 from provisioning.settings import ProvisioningSettings
 from provisioning.store import ESIMS, Db
 from provisioning.webhooks import Webhooks, unconfigured
@@ -82,7 +83,9 @@ class EsimReader:
     async def get(self, query: GetEsim, _context: MessageContext) -> EsimView:
         """One eSIM of the partner; its activation code only for the partner's own actor."""
         require_esims_read(query.actor, query.partner_id)
-        esim = await self.db[ESIMS].find_one({"_id": query.iccid, "partner_id": query.partner_id})
+        esim = await esim_store.find_own(
+            self.db, query.partner_id, query.iccid, visible_to(query.actor)
+        )
         if esim is None:
             raise NO_ESIM
         if query.actor.partner_id != esim["partner_id"]:
@@ -93,7 +96,7 @@ class EsimReader:
     async def list(self, query: ListEsims, _context: MessageContext) -> EsimPage:
         """The partner's eSIMs, newest first (by `listing_key`), without activation codes."""
         require_esims_read(query.actor, query.partner_id)
-        criteria: dict[str, Any] = {"partner_id": query.partner_id}
+        criteria: dict[str, Any] = {"partner_id": query.partner_id, **visible_to(query.actor)}
         if query.order_id is not None:
             criteria["order_id"] = query.order_id
         if query.status is not None:

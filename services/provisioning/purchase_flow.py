@@ -41,6 +41,7 @@ from contracts.orders import (
 )
 from contracts.webhooks import OrderCompletedPayload, OrderFailedPayload, WebhookEventType
 from provisioning import catalogue_store, esim_store
+from provisioning.modes import LIVE
 from provisioning.provider import (
     NetworkProvider,
     ProviderRejected,
@@ -166,6 +167,7 @@ class PurchaseFlow:
                 order_id=purchase["_id"],
                 package=package,
                 now=now,
+                mode=purchase.get("mode", LIVE),
             )
             await esim_store.insert_once(self.db, document)
         return [profile.iccid for profile in profiles], package.countries

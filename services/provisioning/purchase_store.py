@@ -32,6 +32,7 @@ from contracts.orders import (
     TopupView,
     Transition,
 )
+from provisioning.modes import LIVE, Mode
 from provisioning.store import ORDERS, Db
 from servicekit.vault import Vault
 
@@ -122,8 +123,10 @@ def purchase_document(
     iccids: list[str],
     end_user: Document,
     now: datetime,
+    mode: Mode = LIVE,
 ) -> Document:
-    """A new order or top-up, waiting for its funds (`key`: the client's idempotency key)."""
+    """A new order or top-up, waiting for its funds (`key`: the client's idempotency key;
+    `mode`: of the key that bought it)."""
     total = Money(amount=unit_price.amount * quantity, currency=unit_price.currency)
     document = {
         "_id": purchase_id,
@@ -136,6 +139,7 @@ def purchase_document(
         "unit_price": unit_price.model_dump(),
         "total": total.model_dump(),
         "iccids": iccids,
+        "mode": mode,
         "state": State.AWAITING_FUNDS.value,
         "transitions": [transition(PurchaseStep.CREATED, now)],
         "created_at": now,
@@ -175,9 +179,13 @@ def topup_view(document: Document) -> TopupView:
     return TopupView(**_common(document), iccid=document["iccids"][0])
 
 
-async def find_own(db: Db, partner_id: str, purchase_id: str, kind: Kind) -> Document | None:
-    """The partner's order or top-up with this id, or None (another partner's is unknown)."""
-    return await db[ORDERS].find_one({"_id": purchase_id, "partner_id": partner_id, "kind": kind})
+async def find_own(
+    db: Db, partner_id: str, purchase_id: str, kind: Kind, visible: Document
+) -> Document | None:
+    """The partner's order or top-up with this id, or None (another partner's, or one of the
+    other mode (`visible`: `modes.visible_to`), is unknown)."""
+    criteria = {"_id": purchase_id, "partner_id": partner_id, "kind": kind}
+    return await db[ORDERS].find_one(criteria | visible)
 
 
 async def create_indexes(db: Db) -> None:

@@ -32,6 +32,7 @@ from contracts.orders import (
     TopupView,
 )
 from provisioning import catalogue_store, esim_store
+from provisioning.modes import mode_of, visible_to
 from provisioning.purchase_store import (
     END_USER_INDEX,
     STATES_OF,
@@ -88,7 +89,11 @@ class Purchases:
         require_orders(query.actor, query.partner_id, Scope.ORDERS_WRITE)
         terms = query.model_dump(
             mode="json", include={"package_id", "quantity", "max_total_price"}
-        ) | {"kind": Kind.ORDER.value, "end_user": self._end_user_terms(query.end_user)}
+        ) | {
+            "kind": Kind.ORDER.value,
+            "end_user": self._end_user_terms(query.end_user),
+            "mode": mode_of(query.actor),
+        }
         replayed = await self._replay(query.partner_id, query.idempotency_key, terms)
         if replayed is None:
             package = await self._for_sale(query.package_id)
@@ -105,6 +110,7 @@ class Purchases:
                 iccids=[],
                 end_user=await seal_end_user(self.vault, order_id, query.end_user),
                 now=utcnow(),
+                mode=mode_of(query.actor),
             )
             replayed = await self._store(document, total, query.idempotency_key, terms)
         return await order_view(self.vault, replayed)
@@ -114,10 +120,11 @@ class Purchases:
         require_orders(query.actor, query.partner_id, Scope.ORDERS_WRITE)
         terms = query.model_dump(
             mode="json", include={"iccid", "package_id", "max_total_price"}
-        ) | {"kind": Kind.TOPUP.value}
+        ) | {"kind": Kind.TOPUP.value, "mode": mode_of(query.actor)}
         replayed = await self._replay(query.partner_id, query.idempotency_key, terms)
         if replayed is None:
-            esim = await esim_store.find_own(self.db, query.partner_id, query.iccid)
+            visible = visible_to(query.actor)
+            esim = await esim_store.find_own(self.db, query.partner_id, query.iccid, visible)
             if esim is None:
                 raise ServiceError("not_found", "no eSIM of yours has this ICCID")
             if esim["status"] == "expired":
@@ -135,6 +142,7 @@ class Purchases:
                 iccids=[query.iccid],
                 end_user={},
                 now=utcnow(),
+                mode=mode_of(query.actor),
             )
             replayed = await self._store(document, total, query.idempotency_key, terms)
         return topup_view(replayed)
@@ -142,7 +150,8 @@ class Purchases:
     async def get_order(self, query: GetOrder, _context: MessageContext) -> OrderView:
         """One of the partner's orders."""
         require_orders(query.actor, query.partner_id, *READ_ONE)
-        document = await find_own(self.db, query.partner_id, query.order_id, Kind.ORDER)
+        visible = visible_to(query.actor)
+        document = await find_own(self.db, query.partner_id, query.order_id, Kind.ORDER, visible)
         if document is None:
             raise ServiceError("not_found", "no order of yours has this id")
         return await order_view(self.vault, document)
@@ -150,7 +159,11 @@ class Purchases:
     async def list_orders(self, query: ListOrders, _context: MessageContext) -> OrderPage:
         """The partner's orders, newest first, filtered by status and creation time."""
         require_orders(query.actor, query.partner_id, Scope.ORDERS_READ)
-        criteria: Document = {"partner_id": query.partner_id, "kind": Kind.ORDER.value}
+        criteria: Document = {
+            "partner_id": query.partner_id,
+            "kind": Kind.ORDER.value,
+            **visible_to(query.actor),
+        }
         if query.status is not None:
             criteria["state"] = {"$in": STATES_OF[query.status]}
         created = {
@@ -174,7 +187,8 @@ class Purchases:
     async def get_topup(self, query: GetTopup, _context: MessageContext) -> TopupView:
         """One of the partner's top-ups."""
         require_orders(query.actor, query.partner_id, *READ_ONE)
-        document = await find_own(self.db, query.partner_id, query.topup_id, Kind.TOPUP)
+        visible = visible_to(query.actor)
+        document = await find_own(self.db, query.partner_id, query.topup_id, Kind.TOPUP, visible)
         if document is None:
             raise ServiceError("not_found", "no top-up of yours has this id")
         return topup_view(document)
@@ -182,12 +196,14 @@ class Purchases:
     async def list_topups(self, query: ListTopups, _context: MessageContext) -> TopupPage:
         """The top-ups of one of the partner's eSIMs, newest first."""
         require_orders(query.actor, query.partner_id, Scope.ORDERS_READ)
-        if await esim_store.find_own(self.db, query.partner_id, query.iccid) is None:
+        visible = visible_to(query.actor)
+        if await esim_store.find_own(self.db, query.partner_id, query.iccid, visible) is None:
             raise ServiceError("not_found", "no eSIM of yours has this ICCID")
         criteria = {
             "partner_id": query.partner_id,
             "kind": Kind.TOPUP.value,
             "iccids": {"$in": [query.iccid]},
+            **visible,
         }
         documents = await self.db[ORDERS].find(criteria).sort("_id", -1).to_list()
         return TopupPage(data=[topup_view(d) for d in documents])

@@ -21,6 +21,7 @@ from contracts.catalogue import Coverage, Package, Region
 from contracts.money import Money
 from contracts.orders import EndUser, PurchaseStep
 from provisioning import catalogue_store, esim_store, store
+from provisioning.modes import Mode
 from provisioning.provider import AllocatedProfile
 from provisioning.purchase_store import (
     Kind,
@@ -48,6 +49,8 @@ DEMO_ICCID = "8949990000000000010"
 """Luhn-valid, and outside the provider simulator's pool (prefix 8949000), so no allocation
 of the simulator ever repeats it."""
 DEMO_SMDP_ADDRESS = "smdp.providersim.test"
+DEMO_MODE: Mode = "test"
+"""The demo order and eSIM are test ones, as the demo API key is a test key (decision 0019)."""
 
 CURRENCY = "EUR"
 
@@ -221,6 +224,7 @@ async def _create_demo_order(db: Db, vault: Vault, now: datetime) -> None:
         "end_user": end_user.model_dump(mode="json"),
         "max_total_price": None,
         "kind": Kind.ORDER.value,
+        "mode": DEMO_MODE,
     }
     order = purchase_document(
         purchase_id=DEMO_ORDER_ID,
@@ -233,6 +237,7 @@ async def _create_demo_order(db: Db, vault: Vault, now: datetime) -> None:
         iccids=[DEMO_ICCID],
         end_user=await seal_end_user(vault, DEMO_ORDER_ID, end_user),
         now=now,
+        mode=DEMO_MODE,
     )
     steps = (PurchaseStep.FUNDS_RESERVED, PurchaseStep.PROVIDER_DONE, PurchaseStep.COMPLETED)
     order["transitions"] += [transition(step, now) for step in steps]
@@ -251,6 +256,7 @@ async def _create_demo_order(db: Db, vault: Vault, now: datetime) -> None:
         order_id=DEMO_ORDER_ID,
         package=package,
         now=now,
+        mode=DEMO_MODE,
     )
     await esim_store.insert_once(db, esim)
     with contextlib.suppress(DuplicateKeyError):

@@ -22,6 +22,8 @@ ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 SERVICE_NAME: web.AppKey[str] = web.AppKey("service_name", str)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 READINESS: web.AppKey[ReadinessCheck] = web.AppKey("readiness")
+STOPPED_JOBS: web.AppKey[Callable[[], list[str]]] = web.AppKey("stopped_jobs")
+"""The background jobs of the process that ended (they should run until it stops)."""
 
 
 def route_of(request: web.Request) -> str:
@@ -59,8 +61,12 @@ async def observe(
     return response
 
 
-async def healthz(_request: web.Request) -> web.Response:
-    """Liveness: the process serves HTTP."""
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process serves HTTP and every background job it started still runs (a
+    job that died, e.g. the outbox relay, fails the probe so the process is restarted)."""
+    stopped = request.app[STOPPED_JOBS]() if STOPPED_JOBS in request.app else []
+    if stopped:
+        return web.json_response({"status": "failing", "stopped_jobs": stopped}, status=503)
     return web.json_response({"status": "ok"})
 
 

@@ -160,10 +160,12 @@ class OutboxRelay:
                 while due:
                     due = await self.drain(due)
                 failures = 0
+                # Inside the try: a count that fails (the store restarting) must not end the
+                # relay, or nothing of this process's outbox would be published again.
+                await self._refresh_backlog()
             except Exception as failure:
                 failures += 1
                 log.warning("outbox_relay_failed", error=repr(failure), failures=failures)
-            await self._refresh_backlog()
 
     def _take_due(self, *, everything: bool) -> list[str]:
         if everything or self._everything:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.consumer import Consumer
 from servicekit.crypto import BlindIndex
-from servicekit.http import READINESS, SERVICE_NAME, add_ops_routes, observe
+from servicekit.http import READINESS, SERVICE_NAME, STOPPED_JOBS, add_ops_routes, observe
 from servicekit.ids import new_id
 from servicekit.inbox import Inbox
 from servicekit.keyring import EncryptionSettings, OptionalSealingKeys
@@ -73,6 +72,8 @@ class Service:
     """Ships this process's log records to the logs service while the service runs."""
     receipt_signer: ReceiptSigner | None = None
     """Signs the privacy results of a data-owning service (set by `join_privacy`)."""
+    stopped_jobs: list[str] = field(default_factory=list)
+    """Background jobs that ended while the service ran (each should run until it stops)."""
     instance: str = field(default_factory=lambda: new_id("inst"))
     """This process's id in its status reports (new at every start of the process)."""
     reported_counters: list[Counter] = field(default_factory=list)
@@ -176,6 +177,7 @@ class Service:
         app = web.Application(middlewares=[observe, *middlewares], **options)
         app[SERVICE_NAME] = self.name
         app[READINESS] = self.readiness
+        app[STOPPED_JOBS] = lambda: list(self.stopped_jobs)
         add_ops_routes(app)
         app.cleanup_ctx.append(self._lifecycle)
         return app
@@ -209,7 +211,7 @@ class Service:
             jobs.append(relay.run())
         if inbox is not None:
             jobs.append(self._prune_inbox(inbox))
-        tasks = [asyncio.create_task(job) for job in jobs]
+        tasks = [self._supervised(job) for job in jobs]
         shipper.attach()
         if self.inventory and self.receipt_signer is not None:
             announcement = inventory_announcement(
@@ -222,9 +224,7 @@ class Service:
         yield
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)  # a failed job was logged as it ended
         shipper.detach()
         await consumer.stop()
         for step in self.shutdown:
@@ -233,6 +233,24 @@ class Service:
         if self.store is not None:
             await self.store.close()
         log.info("service_stopped")
+
+    def _supervised(self, job: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run a background job; if it ever ends (it should not before the service stops),
+        say so in the log and on /healthz, so a supervisor restarts the process."""
+        task = asyncio.create_task(job, name=getattr(job, "__qualname__", repr(job)))
+        task.add_done_callback(self._job_ended)
+        return task
+
+    def _job_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        failure = task.exception()
+        self.stopped_jobs.append(task.get_name())
+        log.error(
+            "background_job_stopped",
+            job=task.get_name(),
+            error=repr(failure) if failure is not None else "returned",
+        )
 
     async def _prune_inbox(self, inbox: Inbox) -> None:
         """Forget old handled message ids now and then (hourly), so the inbox stays small."""

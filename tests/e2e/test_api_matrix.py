@@ -1,7 +1,8 @@
 """Every operation of the served OpenAPI document, checked the same way: no key, a malformed,
 an unknown and a revoked key (401), every scope but the one it needs (403), another partner's
 ids (404, the same problem as for an unknown id), a wrong-typed body and an unknown query
-parameter (422), a key past its rate limit (429), and, last, success on the partner's own ids.
+parameter (422), a key past its rate limit (429), a test key on live orders, eSIMs and top-ups
+(404, as for an unknown id; decision 0019), and, last, success on the partner's own ids.
 Each refusal is a problem+json document with its code, carrying `RateLimit-*` headers exactly
 when the document declares them; a refused write changes nothing partner A holds (see
 `api_matrix_support.TRACKED`), while a successful one does (the checks' positive control).
@@ -67,6 +68,9 @@ OWNED = [op for op in KEYED if op.resource and RESOURCES.get(op.resource) not in
 WITH_BODY = [op for op in KEYED if op.has_body]
 WITH_QUERY = [op for op in KEYED if op.query_parameters]
 FILTERED_BY_ID = [op for op in KEYED if set(op.query_parameters) & set(QUERY_IDS)]
+MODED_KINDS = {"ord", "esim", "top"}
+"""The kinds of resource that are live or test, as the key that bought them (decision 0019)."""
+MODED = [op for op in OWNED if RESOURCES[op.resource or ""] in MODED_KINDS]
 DELETES_LAST = sorted(KEYED, key=lambda op: op.method == "DELETE")
 """The success cases run in this order: a deletion would make later cases on its id 404."""
 BAD_KEYS = ["malformed", "unknown", "revoked"]
@@ -97,6 +101,10 @@ class World:
     bad_keys: dict[str, str]
     scopes: list[str]
     """Every scope there is."""
+    key_live_a: str
+    """Partner A's live key with every scope (the others are test keys)."""
+    live_ids_a: dict[str, str]
+    """Partner A's live order, eSIM and top-up, bought with `key_live_a`, by kind."""
 
 
 @pytest.fixture(scope="module")
@@ -200,14 +208,8 @@ async def _finished(api: aiohttp.ClientSession, path: str) -> dict[str, Any]:
     return finished
 
 
-async def _resources_of_a(api: aiohttp.ClientSession) -> dict[str, str]:
-    """One resource of each kind, created through the API by partner A."""
-
-    async def balance() -> bool:
-        async with api.get("/v1/balance") as response:
-            return response.status == 200 and (await response.json())["available"]["amount"] > 0
-
-    await eventually(balance, timeout=15, what="partner A's credit booked")
+async def _purchases_of(api: aiohttp.ClientSession) -> dict[str, str]:
+    """An order, its eSIM and a top-up of it, bought with the client's key: ids by kind."""
     retry = {"headers": {"Idempotency-Key": str(uuid.uuid4())}}
     order = await _posted(api, "/v1/orders", {"package_id": PACKAGE}, **retry)
     order = await _finished(api, f"/v1/orders/{order['id']}")
@@ -216,15 +218,25 @@ async def _resources_of_a(api: aiohttp.ClientSession) -> dict[str, str]:
     retry = {"headers": {"Idempotency-Key": str(uuid.uuid4())}}
     topup = await _posted(api, f"/v1/esims/{iccid}/topups", {"package_id": PACKAGE}, **retry)
     topup = await _finished(api, f"/v1/topups/{topup['id']}")
+    return {"ord": order["id"], "esim": iccid, "top": topup["id"]}
+
+
+async def _resources_of_a(api: aiohttp.ClientSession) -> dict[str, str]:
+    """One resource of each kind, created through the API by partner A."""
+
+    async def balance() -> bool:
+        async with api.get("/v1/balance") as response:
+            return response.status == 200 and (await response.json())["available"]["amount"] > 0
+
+    await eventually(balance, timeout=15, what="partner A's credit booked")
+    purchases = await _purchases_of(api)
     key = await _posted(api, "/v1/api-keys", {"name": "A's key", "scopes": ["orders:read"]})
     endpoint = await _posted(api, "/v1/webhook-endpoints", EXAMPLE_BODIES["createWebhookEndpoint"])
     endpoint_id = endpoint["endpoint"]["id"]
     delivery = await _posted(api, f"/v1/webhook-endpoints/{endpoint_id}/test")
     request = await _posted(api, "/v1/privacy/requests", EXAMPLE_BODIES["createPrivacyRequest"])
     return {
-        "ord": order["id"],
-        "esim": iccid,
-        "top": topup["id"],
+        **purchases,
         "key": key["key"]["id"],
         "whe": endpoint_id,
         "msg": delivery["id"],
@@ -258,6 +270,9 @@ async def world(platform: Platform) -> AsyncIterator[World]:
     try:
         key_a = await add_api_key(platform, db, partner_id=partner_a, scopes=every)
         key_b = await add_api_key(platform, db, partner_id=partner_b, scopes=every)
+        key_live_a = await add_api_key(
+            platform, db, partner_id=partner_a, scopes=every, mode="live"
+        )
         keys_without = {
             scope: await add_api_key(
                 platform, db, partner_id=partner_a, scopes=[s for s in every if s != scope]
@@ -266,6 +281,8 @@ async def world(platform: Platform) -> AsyncIterator[World]:
         }
     finally:
         await db.close()
+    async with client(platform, key_live_a) as api:
+        live_ids_a = await _purchases_of(api)
     async with client(platform, key_a) as api:
         ids_a = await _resources_of_a(api)
         revoked = await _revoked_key(platform, api)
@@ -273,7 +290,9 @@ async def world(platform: Platform) -> AsyncIterator[World]:
         assert (await poll_request(api, ids_a["dsr"]))["status"] == "completed"
     unknown, _ = apikeys.generate("test")
     bad_keys = {"malformed": "esk_test_not-a-key", "unknown": unknown, "revoked": revoked}
-    yield World(partner_a, key_a, key_b, ids_a, keys_without, bad_keys, every)
+    yield World(
+        partner_a, key_a, key_b, ids_a, keys_without, bad_keys, every, key_live_a, live_ids_a
+    )
     # Stop the retries of the test delivery to an address where nothing answers.
     async with (
         client(platform, key_a) as api,
@@ -406,6 +425,56 @@ async def test_filtering_by_another_partners_id_lists_nothing(
         listed[owner] = body["data"]
     assert listed["A"], "partner A's own filter lists its items"
     assert listed["B"] == []
+
+
+# Mode: a test key never reaches live data (decision 0019)
+
+
+def live_ids_of(op: Operation, world: World) -> dict[str, str]:
+    """Partner A's live order, eSIM or top-up for the operation's path parameters."""
+    return {name: world.live_ids_a[RESOURCES[op.resource or ""]] for name in op.path_parameters}
+
+
+@pytest.mark.parametrize("operation_id", ids(MODED))
+async def test_a_test_key_on_live_data_is_a_404_as_for_an_unknown_id(
+    platform: Platform, world: World, db: Db, operation_id: str
+) -> None:
+    """Partner A's all-scope test key on A's own live order, eSIM or top-up: 404 `not_found`,
+    the same problem as for an unknown id; nothing changed. A's live key reaches it (the
+    positive control)."""
+    op = by_id(MODED)[operation_id]
+    async with nothing_changed(platform, db, world, op):
+        response, live = await call(platform, world.key_a, op, live_ids_of(op, world))
+    assert_problem(op, response, live, 404, "not_found")
+    response, unknown = await call(platform, world.key_a, op, op.fake_ids())
+    assert_problem(op, response, unknown, 404, "not_found")
+    assert {**live, "request_id": ""} == {**unknown, "request_id": ""}
+    if not op.writes:
+        response, body = await call(platform, world.key_live_a, op, live_ids_of(op, world))
+        assert response.status == 200, body
+
+
+LISTED_IDS = {"listOrders": ("ord", "id"), "listEsims": ("esim", "iccid")}
+"""The lists of moded resources: the kind each lists, and the field holding an item's id."""
+
+
+@pytest.mark.parametrize("operation_id", sorted(LISTED_IDS))
+async def test_a_test_key_lists_no_live_data(
+    platform: Platform, world: World, operation_id: str
+) -> None:
+    """Partner A's order and eSIM lists: its test key lists its test purchases and none of its
+    live ones; its live key lists the live ones and none of the test ones."""
+    op = by_id(KEYED)[operation_id]
+    kind, field = LISTED_IDS[operation_id]
+    listed = {}
+    for mode, key in (("test", world.key_a), ("live", world.key_live_a)):
+        response, body = await call(platform, key, op, {}, None, {"limit": "200"})
+        assert response.status == 200, body
+        listed[mode] = {item[field] for item in body["data"]}
+    assert world.ids_a[kind] in listed["test"]
+    assert world.live_ids_a[kind] not in listed["test"]
+    assert world.live_ids_a[kind] in listed["live"]
+    assert world.ids_a[kind] not in listed["live"]
 
 
 # Bad input

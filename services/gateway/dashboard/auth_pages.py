@@ -15,7 +15,7 @@ from gateway.dashboard.rendering import LOGIN_PATH, OVERVIEW_PATH, redirect, ren
 from gateway.dashboard.state import DASHBOARD, VIEWER
 from servicekit.clock import utcnow
 
-UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 - not a bind address: the client's, when unknown
+UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 - not a bind address: the client's, when unknown  # nosec B104
 """Recorded in the login history when the peer's address is not an IP (e.g. a Unix socket)."""
 
 
