@@ -24,6 +24,7 @@ from contracts.privacy import (
     LegalBasis,
     PrivacyAction,
     PrivacyRequestView,
+    RequestChannel,
     RequestStatus,
     RequestType,
     SubjectRef,
@@ -293,6 +294,7 @@ async def stage_request(
         {
             "_id": request_id,
             "partner_id": partner_id,
+            "channel": RequestChannel.PARTNER.value,
             "type": RequestType.ACCESS.value,
             "status": RequestStatus.COMPLETED.value,
             "created_at": now,
