@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from accounts.apikeys import CHECKSUM_LENGTH, ParsedKey, generate, parse
 
-BASE62 = st.sampled_from("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MODES = st.sampled_from(["live", "test"])
 
 
@@ -20,14 +20,14 @@ def test_a_generated_key_parses_to_its_own_parts(mode: str) -> None:
     assert parts.prefix == key[: len(f"esk_{mode}_") + 6]
 
 
-@given(MODES, st.data())
-def test_any_one_character_typo_is_refused(mode: str, data: st.DataObject) -> None:
+@given(MODES, st.integers(min_value=0, max_value=10_000), st.integers(min_value=1, max_value=61))
+def test_any_one_character_typo_is_refused(mode: str, where: int, shift: int) -> None:
     """Changing any one character of a key after its mode (id, secret or checksum) to another
     base62 character makes it no key at all: the checksum catches every single typo."""
     key, _ = generate("live" if mode == "live" else "test")
     start = len(f"esk_{mode}_")
-    position = data.draw(st.integers(min_value=start, max_value=len(key) - 1))
-    replacement = data.draw(BASE62.filter(lambda character: character != key[position]))
+    position = start + where % (len(key) - start)
+    replacement = ALPHABET[(ALPHABET.index(key[position]) + shift) % len(ALPHABET)]
     typo = key[:position] + replacement + key[position + 1 :]
     assert parse(typo) is None
 
