@@ -25,12 +25,11 @@ from partner_dashboard.dashboard_support import (
     audited_browsers,
 )
 from privacy.export_links import generate_link_key
-from privacy_verification.verification_support import MailSink
+from privacy_verification.verification_support import MailSink, running_mail_sink
 from servicekit.crypto import BlindIndex
 from servicekit.service import Service
 from support.accounts_owner import OPS
 from support.privacy_owners import owner_builders, privacy_service, until_registered
-from support.processes import ServiceProcess, free_port
 from support.services import fresh_namespace, running
 
 SERVICES = ["accounts", "privacy", "gateway", "tester"]
@@ -40,18 +39,8 @@ R = TypeVar("R", bound=Reply)
 @pytest.fixture(scope="module")
 async def mail_sink(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MailSink]:
     """`python -m devstack smtp` on free ports, stopped after the module's tests."""
-    http_port, smtp_port = free_port(), free_port()
-    process = ServiceProcess(
-        ["-m", "devstack", "smtp"],
-        {"HTTP_PORT": str(http_port), "SMTP_PORT": str(smtp_port)},
-        tmp_path_factory.mktemp("smtp") / "smtp.log",
-    )
-    process.start()
-    try:
-        await process.wait_ready()
-        yield MailSink(url=f"http://127.0.0.1:{http_port}", smtp_port=smtp_port)
-    finally:
-        process.stop()
+    async with running_mail_sink(tmp_path_factory.mktemp("smtp")) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")

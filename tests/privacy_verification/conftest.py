@@ -10,27 +10,17 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from verification_support import MailSink
+from verification_support import MailSink, running_mail_sink
 
 from servicekit.mail import Mailer, MailSettings
-from support.processes import ServiceProcess, free_port
+from support.processes import free_port
 
 
 @pytest.fixture(scope="module")
 async def mail_sink(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MailSink]:
     """`python -m devstack smtp` on free ports, stopped after the module's tests."""
-    http_port, smtp_port = free_port(), free_port()
-    process = ServiceProcess(
-        ["-m", "devstack", "smtp"],
-        {"HTTP_PORT": str(http_port), "SMTP_PORT": str(smtp_port)},
-        tmp_path_factory.mktemp("smtp") / "smtp.log",
-    )
-    process.start()
-    try:
-        await process.wait_ready()
-        yield MailSink(url=f"http://127.0.0.1:{http_port}", smtp_port=smtp_port)
-    finally:
-        process.stop()
+    async with running_mail_sink(tmp_path_factory.mktemp("smtp")) as sink:
+        yield sink
 
 
 @pytest.fixture

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from servicekit.ids import new_id
+from support.processes import ServiceProcess, free_port
 from support.waiting import eventually
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -107,3 +111,20 @@ class RacingCollection:
                 racing.all_read.set()
             await asyncio.wait_for(racing.all_read.wait(), timeout=10)
         return found
+
+
+@asynccontextmanager
+async def running_mail_sink(log_dir: Path) -> AsyncIterator[MailSink]:
+    """`python -m devstack smtp` on free ports (its output in `log_dir`), stopped on exit."""
+    http_port, smtp_port = free_port(), free_port()
+    process = ServiceProcess(
+        ["-m", "devstack", "smtp"],
+        {"HTTP_PORT": str(http_port), "SMTP_PORT": str(smtp_port)},
+        log_dir / "smtp.log",
+    )
+    process.start()
+    try:
+        await process.wait_ready()
+        yield MailSink(url=f"http://127.0.0.1:{http_port}", smtp_port=smtp_port)
+    finally:
+        process.stop()
