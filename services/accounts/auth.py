@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import SecretStr
 
 from accounts import store
-from accounts.login_ips import opened_address, sealed_address, throttle_key
+from accounts.login_ips import opened_sign_in, sealed_sign_in, throttle_key
 from accounts.settings import AccountsSettings
 from accounts.store import Db
 from accounts.throttle import Throttle
@@ -50,8 +50,8 @@ from servicekit.vault import Vault
 TOKEN_PREFIX = "ess_"  # noqa: S105 (a prefix, not a secret)  # nosec B105
 IP_LIMIT_FACTOR = 4
 """An address may fail this many times the per-account limit (offices share addresses)."""
-ERASED_ADDRESS = "(erased)"
-"""What the history shows for an address whose key was shredded."""
+ERASED = "(erased)"
+"""What the history shows for a field whose key was shredded."""
 INVALID_SESSION = ServiceError("invalid_session", "the session is not valid")
 
 
@@ -205,17 +205,18 @@ class Auth:
         documents = [document async for document in found]
         page = documents[:limit]
         return LoginHistoryPage(
-            data=[
-                LoginAttempt(
-                    at=document["at"],
-                    outcome=document["outcome"],
-                    reason=document["reason"],
-                    ip=await opened_address(self.vault, document) or ERASED_ADDRESS,
-                    user_agent=document["user_agent"],
-                )
-                for document in page
-            ],
+            data=[await self._attempt(document) for document in page],
             next_cursor=page[-1]["_id"] if len(documents) > limit else None,
+        )
+
+    async def _attempt(self, document: dict[str, Any]) -> LoginAttempt:
+        opened = await opened_sign_in(self.vault, document)
+        return LoginAttempt(
+            at=document["at"],
+            outcome=document["outcome"],
+            reason=document["reason"],
+            ip=_shown(opened["ip"]),
+            user_agent=_shown(opened["user_agent"]),
         )
 
     async def _barred(self, user: dict[str, Any]) -> str | None:
@@ -262,11 +263,16 @@ class Auth:
             "at": now,
             "outcome": "signed_in" if reason == "ok" else "refused",
             "reason": reason,
-            **await sealed_address(self.vault, entry_id, str(request.ip), user_id),
-            "user_agent": request.user_agent,
+            **await sealed_sign_in(
+                self.vault, entry_id, str(request.ip), request.user_agent, user_id
+            ),
         }
         if user is not None:
             entry["user_id"] = user["_id"]
             if "partner_id" in user:
                 entry["partner_id"] = user["partner_id"]
         await self.db[store.LOGIN_HISTORY].insert_one(entry)
+
+
+def _shown(opened: str | None) -> str:
+    return ERASED if opened is None else opened

@@ -195,10 +195,10 @@ def register(
         service.outbox.collections.append(store.PARTNERS)
     handlers = build_handlers(service, settings, vault, open_balance=open_balance, clock=clock)
 
-    async def seal_clear_addresses() -> None:  # sign-ins stored before addresses were sealed
-        await login_ips.seal_clear_addresses(service.db, vault)
+    async def seal_clear_sign_ins() -> None:  # sign-ins stored before both fields were sealed
+        await login_ips.seal_clear_sign_ins(service.db, vault)
 
-    service.startup.append(seal_clear_addresses)
+    service.startup.append(seal_clear_sign_ins)
     answer = service.router.answer
     answer(CreatePartner, handlers.create_partner)
     answer(GetPartner, handlers.get_partner)

@@ -17,7 +17,7 @@ from accounts import ledger_store, store
 from accounts.billing import SEALED_FIELDS as BILLING_SEALED
 from accounts.inventory import Category
 from accounts.keys_store import view_of
-from accounts.login_ips import opened_address
+from accounts.login_ips import opened_sign_in
 from accounts.partners import PARTNER_PLAIN, PARTNER_SEALED
 from accounts.people import CONTACT_SEALED, PERSON_INDEXES, restriction_flags
 from accounts.store import Db
@@ -111,10 +111,10 @@ class SubjectExport:
         }
 
     async def _login(self, entry: Doc) -> Doc:
-        """A sign-in attempt, its address opened from the vault."""
-        fields = ("user_id", "at", "outcome", "reason", "user_agent")
+        """A sign-in attempt, its address and user agent opened from the vault."""
+        fields = ("user_id", "at", "outcome", "reason")
         shown = {name: entry.get(name) for name in fields if name in entry}
-        return {**shown, "ip": await opened_address(self.vault, entry)}
+        return {**shown, **await opened_sign_in(self.vault, entry)}
 
     async def _rectifications(self, record_id: str) -> list[Doc]:
         """Which fields of the record were rectified, when and by whom (never values)."""

@@ -1,5 +1,6 @@
-"""Sign-in IP addresses at rest: sealed with a blind index, throttled by it, found by it (also
-from an erasure-ledger entry that holds only the blind index), and old clear entries sealed."""
+"""Sign-in IP addresses and user agents at rest: sealed (the address with a blind index),
+throttled and found by the index (also from an erasure-ledger entry that holds only the blind
+index), and old entries with either in clear sealed."""
 
 from __future__ import annotations
 
@@ -56,9 +57,9 @@ async def _reapply_by_ip_index(harness: AccountsOwner, heard: Heard, ip: str) ->
 
 
 async def test_the_stored_sign_in_holds_no_readable_address(harness: AccountsOwner) -> None:
-    """A sign-in's address is stored as a vault token beside its blind index, the throttle
-    counts it under the blind index, and the address appears nowhere in the raw store; the
-    history still shows it."""
+    """A sign-in's address and user agent are stored as vault tokens beside the address's
+    blind index, the throttle counts it under the blind index, and neither appears anywhere in
+    the raw store; the history still shows both."""
     partner = await harness.partner(Business.sample())
     person = Person.sample()
     user = await harness.user(partner.id, person)
@@ -68,13 +69,15 @@ async def test_the_stored_sign_in_holds_no_readable_address(harness: AccountsOwn
     entries = await harness.db[store.LOGIN_HISTORY].find({"user_id": user.id}).to_list()
     assert len(entries) == 1
     assert login_ips.is_sealed(entries[0]["ip"])
+    assert login_ips.is_sealed(entries[0]["user_agent"])
     assert entries[0]["ip_bidx"] == ip_index
     throttle = await harness.db[store.LOGIN_THROTTLE].find_one({"_id": f"ip:{ip_index}"})
     assert throttle is not None
     assert throttle["failures"] == 1
     await harness.outboxes_drained()
-    assert plaintext_hits(await harness.everything(), [person.ip]) == []
-    assert await login_ips.opened_address(harness.vault, entries[0]) == person.ip
+    assert plaintext_hits(await harness.everything(), [person.ip, person.user_agent]) == []
+    opened = await login_ips.opened_sign_in(harness.vault, entries[0])
+    assert opened == {"ip": person.ip, "user_agent": person.user_agent}
 
 
 async def test_a_reapplied_erasure_with_only_the_address_index_deletes_the_sign_ins(
@@ -111,32 +114,41 @@ async def test_a_reapplied_erasure_with_only_the_address_index_deletes_the_sign_
 async def test_a_sign_in_stored_in_clear_is_sealed_and_then_found_by_the_index(
     reapplying: tuple[AccountsOwner, Heard],
 ) -> None:
-    """Sign-ins and a throttle entry written before addresses were sealed are sealed (and
-    re-keyed) by the start-up step, exactly once; a ledger entry with only the blind index
-    then erases them."""
+    """Sign-ins written before sealing (address and user agent in clear) and before user agents
+    were sealed (sealed address, clear user agent), and a throttle entry keyed by the clear
+    address, are sealed (and re-keyed) by the start-up step, exactly once; a ledger entry with
+    only the blind index then erases them."""
     harness, heard = reapplying
     address = Person.sample().ip
     at = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
     legacy = {"at": at, "outcome": "refused", "reason": "unknown_email", "user_agent": "Old/1"}
     history = harness.db[store.LOGIN_HISTORY]
     await history.insert_many([{"_id": f"lgn_old{n}", **legacy, "ip": address} for n in (1, 2)])
+    ip_index = harness.vault.index("ip", address)
+    sealed_ip = await harness.vault.seal(
+        login_ips.ip_subject(ip_index), "lgn_old3", {"ip": address}, indexed={"ip": "ip"}
+    )
+    await history.insert_one({"_id": "lgn_old3", **legacy, **sealed_ip})
     window = {"started_at": at}
     await harness.db[store.LOGIN_THROTTLE].insert_one(
         {"_id": f"ip:{address}", "failures": 2, "window": window}
     )
 
-    assert await login_ips.seal_clear_addresses(harness.db, harness.vault) == 2
-    assert await login_ips.seal_clear_addresses(harness.db, harness.vault) == 0
+    assert await login_ips.seal_clear_sign_ins(harness.db, harness.vault) == 3
+    assert await login_ips.seal_clear_sign_ins(harness.db, harness.vault) == 0
 
-    ip_index = harness.vault.index("ip", address)
     sealed = await history.find({"ip_bidx": ip_index}).to_list()
-    assert sorted(entry["_id"] for entry in sealed) == ["lgn_old1", "lgn_old2"]
-    assert all(login_ips.is_sealed(entry["ip"]) for entry in sealed)
-    assert await login_ips.opened_address(harness.vault, sealed[0]) == address
+    assert sorted(entry["_id"] for entry in sealed) == ["lgn_old1", "lgn_old2", "lgn_old3"]
+    for entry in sealed:
+        assert login_ips.is_sealed(entry["ip"])
+        assert login_ips.is_sealed(entry["user_agent"])
+        opened = await login_ips.opened_sign_in(harness.vault, entry)
+        assert opened == {"ip": address, "user_agent": "Old/1"}
+    assert plaintext_hits(await harness.everything(), [address, "Old/1"]) == []
     throttle = await harness.db[store.LOGIN_THROTTLE].find({}).to_list()
     assert [(t["_id"], t["failures"]) for t in throttle] == [(f"ip:{ip_index}", 2)]
 
     erased = await _reapply_by_ip_index(harness, heard, address)
 
-    assert erased == {"login_history": 2, "sign_in_throttling": 1}
+    assert erased == {"login_history": 3, "sign_in_throttling": 1}
     assert await history.count_documents({}) == 0

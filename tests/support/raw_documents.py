@@ -82,16 +82,6 @@ JUSTIFIED: tuple[Allowed, ...] = (
         f"{_REQUEST_IDENTIFIERS} The task commands waiting in the request's outbox carry them.",
     ),
     Allowed(
-        "accounts",
-        "login_history",
-        "user_agent",
-        'KNOWN DEFECT: sign-ins keep the user agent ("browser type and device information",'
-        " personal in the privacy policy) in plaintext, while the IP beside it is sealed and the"
-        " logs service seals user agents; sealing it touches accounts' auth, login_ips and"
-        " subject_export (and the sealing of old entries), so it is reported, not fixed here.",
-        defect=True,
-    ),
-    Allowed(
         "provisioning",
         "webhook_endpoints",
         "secret",
