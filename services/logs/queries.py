@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from contracts.accounts import Actor, Role, Scope
+from contracts.accounts import Actor, Role, Scope, scopes_of
 from contracts.log_queries import (
     ApiUsage,
     DayUsage,
@@ -59,13 +59,13 @@ USAGE_PROJECTION = {
 
 
 def require_own_usage(actor: Actor, partner_id: str) -> None:
-    """The platform reads any partner's usage; a partner's user or key only its own, and a
-    key needs `usage:read`."""
+    """The platform reads any partner's usage; a partner's user or key only its own, and only
+    with `usage:read`: a key's own scope, a user's through its role."""
     if actor.kind == "platform":
         return
     if actor.partner_id is None or actor.partner_id != partner_id:
         raise ServiceError("forbidden", "you may read only your own partner's usage")
-    if actor.kind == "api_key" and Scope.USAGE_READ not in actor.scopes:
+    if Scope.USAGE_READ not in scopes_of(actor):
         raise ServiceError("forbidden", f"this needs the {Scope.USAGE_READ.value} scope")
 
 

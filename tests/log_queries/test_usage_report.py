@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from log_query_support import PLATFORM, Logs, at, owner_of, usage_key
 
-from contracts.accounts import Scope
+from contracts.accounts import Role, Scope
 from contracts.log_queries import ApiUsage, GetApiUsage
 from servicekit.errors import RemoteCallError
 from servicekit.ids import new_id
@@ -107,6 +107,17 @@ async def test_a_key_needs_the_usage_read_scope(logs: Logs) -> None:
     )
     with pytest.raises(RemoteCallError) as refused:
         await logs.ask(query, ApiUsage)
+    assert refused.value.code == "forbidden"
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.BILLING])
+async def test_a_user_whose_role_lacks_usage_read_is_refused(logs: Logs, role: Role) -> None:
+    """The partner's own user whose role does not grant `usage:read` is refused, as the
+    dashboard refuses the page."""
+    partner = new_id("ptn")
+    actor = owner_of(partner).model_copy(update={"role": role})
+    with pytest.raises(RemoteCallError) as refused:
+        await logs.ask(usage_query(partner).model_copy(update={"actor": actor}), ApiUsage)
     assert refused.value.code == "forbidden"
 
 
