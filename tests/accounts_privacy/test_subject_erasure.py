@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from accounts import store
 from accounts.inventory import TRANSACTION_RETENTION_DAYS
 from contracts.dashboard import SessionPrincipal, VerifySession
 from contracts.identity import ContactView, GetPartner, PartnerView, UpdateContact
@@ -149,7 +150,8 @@ async def test_erasing_a_closed_partner_leaves_no_plaintext_personal_data_anywhe
     values = [*business.values(), *owner.values(), *contact_person.values(), owner.ip]
     held_in_plaintext = plaintext_hits(await harness.everything(), values)
     assert any(hit.startswith("partners:") for hit in held_in_plaintext)  # the business name
-    assert any(hit.startswith("login_history:") for hit in held_in_plaintext)
+    history = harness.db[store.LOGIN_HISTORY]
+    assert await history.count_documents({"user_id": user.id}) == 1  # sealed, not plaintext
 
     result = await harness.erase(SubjectRef(partner_id=partner.id))
 
@@ -167,6 +169,7 @@ async def test_erasing_a_closed_partner_leaves_no_plaintext_personal_data_anywhe
     }
     await harness.outboxes_drained()
     assert plaintext_hits(await harness.everything(), values) == []
+    assert await history.count_documents({"user_id": user.id}) == 0
     for subject_id in (partner.id, user.id, contact.id):
         assert await harness.db[KEY_COLLECTION].count_documents({"_id": subject_id}) == 0
     entries = [doc async for doc in harness.db["ledger"].find({"partner_id": partner.id})]
