@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+BENCH_TOOLS := $(VENV)/bench-tools
+BENCH_TOOLS_STAMP := $(BENCH_TOOLS)/.installed-stamp
 
-.PHONY: help run test test-nx check check-deploy check-security asyncapi bench bench-bus load load-quick chaos venv clean
+.PHONY: help run test test-nx check check-deploy check-security asyncapi bench bench-quick bench-tools bench-bus load load-quick chaos venv clean
 
 help:
 	@echo "make run        run the whole platform with a demo partner (Ctrl-C stops it)"
@@ -17,8 +19,9 @@ help:
 	@echo "make check-deploy  compose file, Kubernetes manifests, Dockerfile, configuration table"
 	@echo "make check-security  bandit over services/ and deploy/, pip-audit over requirements.lock"
 	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
-	@echo "make bench      orders/s and p50/p99 through the gateway, log ingest against raw inserts, erasures end to end, GET /v1/packages through the gateway against a bare handler"
-	@echo "make bench-bus  servicekit publish+consume throughput against raw aio-pika"
+	@echo "make bench      every benchmark (bus, gateway, logs, orders, privacy, memory) against its ceiling and goal: docs/performance.md, .json, .png"
+	@echo "make bench-quick  every benchmark with small sizes (about 2 min): fails on wrong answers, never on figures; test-artifacts/bench-quick/"
+	@echo "make bench-bus  servicekit publish+consume throughput against raw aio-pika and FastStream"
 	@echo "make chaos      fault scenarios (broker, processes, store, network, messages, webhooks) on their own broker and store"
 	@echo "make load       5 min of mixed load (orders, reads, data-subject requests, webhooks): no errors, queues drain, memory bounded"
 	@echo "make load-quick the same checks after 40 s of load"
@@ -53,13 +56,18 @@ test-nx: venv
 	$(PY) -m devstack chromium
 	STORE_SERVER=nx $(PY) -m pytest --ignore=tests/chaos
 
-check: venv
+check: venv $(BENCH_TOOLS_STAMP)
 	$(VENV)/bin/ruff check services deploy tests
 	$(VENV)/bin/ruff format --check services deploy tests
 	$(VENV)/bin/mypy services deploy/devstack deploy/asyncapi.py deploy/bench_orders.py \
 		deploy/bench_logs.py deploy/bench_privacy.py deploy/bench_gateway.py \
 		deploy/bench_gateway_stats.py deploy/load.py deploy/load_hooks.py deploy/load_mix.py \
-		deploy/load_report.py deploy/load_watch.py
+		deploy/load_report.py deploy/load_watch.py \
+		deploy/bench.py deploy/bench_runs.py deploy/bench_goals.py deploy/bench_report.py \
+		deploy/bench_memory.py deploy/bench_bus.py deploy/bench_bus_procs.py \
+		deploy/bench_bus_rounds.py deploy/bench_bus_peer.py deploy/bench_bus_report.py
+	$(VENV)/bin/mypy --python-executable $(BENCH_TOOLS)/bin/python deploy/bench_chart.py \
+		deploy/bench_bus_faststream.py
 	$(VENV)/bin/lint-imports
 	$(PY) deploy/asyncapi.py --check
 	$(MAKE) check-deploy
@@ -116,17 +124,27 @@ check-security: venv $(SECURITY_TOOLS_STAMP)
 asyncapi: venv
 	$(PY) deploy/asyncapi.py
 
-# ARGS passes options to the order benchmark, LOGS_ARGS to the log-ingest one, PRIVACY_ARGS
-# to the erasure one, GATEWAY_ARGS to the GET /v1/packages one, e.g. `make bench ARGS="--orders
-# 5000 --concurrency 64" LOGS_ARGS="--api-records 50000" PRIVACY_ARGS="--burst 100
-# --log-records 10000,100000" GATEWAY_ARGS="--seconds 30 --concurrency 64"`.
-bench: venv
-	$(PY) deploy/bench_orders.py $(ARGS)
-	$(PY) deploy/bench_logs.py $(LOGS_ARGS)
-	$(PY) deploy/bench_privacy.py $(PRIVACY_ARGS)
-	$(PY) deploy/bench_gateway.py $(GATEWAY_ARGS)
+# `make bench` runs every benchmark through deploy/bench.py (its progress on stderr, figures
+# against ceilings and goals on stdout) and writes docs/performance.md (between its markers),
+# docs/performance.json and the chart docs/performance.png (matplotlib, in .venv/bench-tools).
+# BENCH_ARGS passes options to the harness, e.g. `make bench BENCH_ARGS="--only orders,memory
+# --args 'orders=--orders 5000 --concurrency 64'"` (`.venv/bin/python deploy/bench.py --help`).
+# `make bench-quick` (CI) runs them all with small sizes into test-artifacts/bench-quick/.
+$(BENCH_TOOLS_STAMP): deploy/bench-tools.txt
+	@test -x $(BENCH_TOOLS)/bin/python || $(PYTHON) -m venv $(BENCH_TOOLS)
+	$(BENCH_TOOLS)/bin/pip install --quiet --disable-pip-version-check -r deploy/bench-tools.txt
+	@touch $(BENCH_TOOLS_STAMP)
+bench-tools: $(BENCH_TOOLS_STAMP)
 
-bench-bus: venv
+bench: venv $(BENCH_TOOLS_STAMP)
+	$(PY) -m devstack rabbitmq
+	$(PY) deploy/bench.py $(BENCH_ARGS)
+
+bench-quick: venv $(BENCH_TOOLS_STAMP)
+	$(PY) -m devstack rabbitmq
+	$(PY) deploy/bench.py --quick --out test-artifacts/bench-quick $(BENCH_ARGS)
+
+bench-bus: venv $(BENCH_TOOLS_STAMP)
 	$(PY) -m devstack rabbitmq
 	$(PY) deploy/bench_bus.py
 

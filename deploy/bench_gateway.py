@@ -43,7 +43,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from bench_bus import broker_pid, expect, load_average, process_cpu_seconds
+from bench_bus import load_average
+from bench_bus_rounds import broker_pid, expect, process_cpu_seconds
 from bench_gateway_stats import Tally, compare, render, summarize_side
 from bench_orders import cpu_between, positive, profile_text, simulator_env, store
 from bench_orders_load import say

@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from bench_bus import broker_pid, load_average, process_cpu_seconds, raw_round, servicekit_round
+from bench_bus import load_average
+from bench_bus_rounds import broker_pid, process_cpu_seconds, raw_round, servicekit_round
 from bench_orders_load import place_orders, say
 from bench_orders_stats import (
     bus_traffic,

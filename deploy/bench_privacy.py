@@ -44,7 +44,15 @@ from bench_orders_load import say
 from bench_privacy_load import CLIENT, Client, running_client
 from bench_privacy_logs import OtherLogs
 from bench_privacy_seed import LOG_RECORDS_PER_SUBJECT, seed_subjects, settle
-from bench_privacy_stats import burst_summary, flat_level, flat_summary, render, single_summary
+from bench_privacy_stats import (
+    burst_summary,
+    cpu_ms_per_erasure,
+    cpu_seconds,
+    flat_level,
+    flat_summary,
+    render,
+    single_summary,
+)
 from devstack.rabbitmq import amqp_url_from_env, ensure_rabbitmq
 from platform_procs import LocalPlatform, interrupts_as_errors
 from pymongo import AsyncMongoClient
@@ -93,28 +101,40 @@ class Emails:
         return taken
 
 
-async def erase_all(platform: LocalPlatform, client: Client, args: argparse.Namespace) -> Any:
-    """Seed, then every phase; the phases' summaries."""
+async def erase_all(
+    platform: LocalPlatform, client: Client, args: argparse.Namespace, pids: dict[str, int]
+) -> Any:
+    """Seed, then every phase; the phases' summaries (with the CPU time each process of
+    `pids` spent per erasure)."""
     seeded = await seed_subjects(platform, client.bus, subjects_needed(args), secrets.token_hex(3))
     emails = Emails(seeded.emails)
     if args.warmup:
         say(f"warm-up: {args.warmup} erasures one at a time")
         await client.one_at_a_time(emails.take(args.warmup))
     say(f"one at a time: {args.single} erasures")
+    cpu_before = cpu_seconds(pids)
     single = await client.one_at_a_time(emails.take(args.single))
+    single_cpu = cpu_ms_per_erasure(cpu_before, cpu_seconds(pids), len(single))
     result: dict[str, Any] = {
         "seeded": {
             "subjects": len(seeded.emails),
             "log_records_each": LOG_RECORDS_PER_SUBJECT,
             "seconds": seeded.seconds,
         },
-        "single": single_summary(single, await client.views(single)),
+        "single": {
+            **single_summary(single, await client.views(single)),
+            "cpu_ms_per_erasure": single_cpu,
+        },
         "bursts": [],
     }
     for size in args.burst:
         say(f"at once: {size} erasures")
+        cpu_before = cpu_seconds(pids)
         erasures, wall = await client.at_once(emails.take(size))
-        result["bursts"].append(burst_summary(size, erasures, wall))
+        burst_cpu = cpu_ms_per_erasure(cpu_before, cpu_seconds(pids), size)
+        result["bursts"].append(
+            {**burst_summary(size, erasures, wall), "cpu_ms_per_erasure": burst_cpu}
+        )
         say(f"  the last closed after {wall:.2f} s")
     result["flatness"] = await flatness(platform, client, emails, args)
     return result
@@ -132,7 +152,9 @@ async def flatness(
             held = await other.fill_to(target)
             say(f"erasing {args.flat_erasures} subjects beside {held} log records")
             erasures = await client.one_at_a_time(emails.take(args.flat_erasures))
-            levels.append(flat_level(target, held, erasures, await client.views(erasures)))
+            level = flat_level(target, held, erasures, await client.views(erasures))
+            say(f"  median {level['median_s']} s, logs task {level['logs_task_median_s']} s")
+            levels.append(level)
     except PyMongoError as failure:  # the phases before keep their figures
         say(f"flatness phase stopped: {failure!r}")
         return {**flat_summary(levels), "failure": repr(failure)[:300]}
@@ -141,12 +163,12 @@ async def flatness(
     return flat_summary(levels)
 
 
-async def measure(platform: LocalPlatform, args: argparse.Namespace) -> Any:
+async def measure(platform: LocalPlatform, args: argparse.Namespace, pids: dict[str, int]) -> Any:
     """The client's whole run; its queues removed after it."""
     await owners_registered(platform)
     try:
         async with running_client(args.amqp_url, platform.mongo_url, platform.namespace) as client:
-            return await erase_all(platform, client, args)
+            return await erase_all(platform, client, args, pids)
     finally:
         await remove_client_queues(platform)
 
@@ -187,8 +209,13 @@ def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                 platform.seed(service)
             platform.start(SERVICES, simulator_env=simulator_env(subjects_needed(args)))
             platform.wait_ready()
-            result = asyncio.run(measure(platform, args))
-            result["bus_ceiling"] = bus_ceiling(args, mongo_url, store_pid, platform.namespace)
+            pids = {**platform.pids(), **({"store": store_pid} if store_pid else {})}
+            result = asyncio.run(measure(platform, args, pids))
+            result["bus_ceiling"] = (
+                None
+                if args.skip_ceiling
+                else bus_ceiling(args, mongo_url, store_pid, platform.namespace)
+            )
             namespace = platform.namespace
         if args.profile:
             result["profiled"] = args.profile
@@ -256,6 +283,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile", choices=SERVICES, help="run this service under cProfile (slows it)"
     )
     parser.add_argument("--profile-top", type=positive, default=30)
+    parser.add_argument(
+        "--skip-ceiling", action="store_true", help="no bus ceiling round (profiling runs)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser.parse_args(argv)
 

@@ -8,6 +8,13 @@ service's), then written with unordered `insert_many` in big batches, straight i
 `technical_logs` collection, whose indexes the service created. The subjects are many (users
 of many partners, with many distinct emails and IP addresses), so the blind-index lookups of
 an erasure meet a collection with many values, not a few repeated ones.
+
+Sealing runs at under a thousand records a second on a loaded two-core machine (20 minutes
+for a million), so only the first `SEALED_POOL` records are sealed one by one; every later one
+is a copy of a pooled record under a new id, with the blind indexes of a fresh email and IP
+address drawn like the others (the service's own HMAC). Its sealed fields are its pool
+record's: nobody reads another subject's records in the benchmark, and what an erasure pays
+for is the size of the collection and of its indexes, which the copies give in full.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from pymongo.errors import AutoReconnect, _OperationCancelled
 
 from contracts.logs import TechnicalRecord, TechnicalRecordsShipped
 from logs import store as logs_store
-from logs.handlers import LogWriter, technical_documents
+from logs.handlers import LogWriter, record_id, technical_documents
 from servicekit.clock import utcnow
 from servicekit.ids import new_id
 from servicekit.inbox import insert_new
@@ -34,6 +41,8 @@ from servicekit.vault import Vault
 
 BATCH = 1_000
 """Documents per `insert_many`."""
+SEALED_POOL = 2_000
+"""Records sealed one by one; the rest are copies of these with fresh blind indexes."""
 PROGRESS_EVERY = 100_000
 INSERT_ATTEMPTS = 5
 RETRY_PAUSE_S = 2.0
@@ -80,9 +89,11 @@ class OtherLogs:
                 "blind_index_key": platform.env["BLIND_INDEX_KEY"],
             }
         )
-        self.writer = LogWriter(self.db, Vault.from_settings(self.db, encryption))
+        self.vault = Vault.from_settings(self.db, encryption)
+        self.writer = LogWriter(self.db, self.vault)
         self.rng = random.Random(seed)
         self.inserted = 0
+        self.pool: list[Doc] = []
 
     async def close(self) -> None:
         """Close the store client."""
@@ -141,7 +152,29 @@ class OtherLogs:
             return
 
     async def _sealed_batch(self, size: int) -> list[Doc]:
+        """Sealed records while the pool fills, then copies of pooled ones."""
+        if len(self.pool) >= SEALED_POOL:
+            return self._copied_batch(size)
         batch = TechnicalRecordsShipped.model_construct(records=other_records(size, self.rng))
         documents = technical_documents(batch, new_id("msg"))
         await self.writer.seal(documents)
+        self.pool += [dict(document) for document in documents]
+        return documents
+
+    def _copied_batch(self, size: int) -> list[Doc]:
+        """Copies of pooled records, each with a new id and a fresh email's and IP address's
+        blind index (as `other_records` draws them)."""
+        message_id = new_id("msg")
+        documents = []
+        for position in range(size):
+            email = f"other{self.rng.randrange(EMAILS):06d}@people.example"
+            ip = f"203.0.{self.rng.randrange(ADDRESSES) // 250}.{self.rng.randrange(250) + 1}"
+            documents.append(
+                self.rng.choice(self.pool)
+                | {
+                    "_id": record_id(message_id, position),
+                    "email_bidx": self.vault.index("email", email),
+                    "ip_bidx": self.vault.index("ip", ip),
+                }
+            )
         return documents

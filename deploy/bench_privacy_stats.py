@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from statistics import mean, median
 from typing import Any
 
@@ -154,6 +156,31 @@ def stages(erasures: list[Erasure], views: list[PrivacyRequestView]) -> dict[str
     return figures
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds each process has used so far (Linux `/proc`); a process
+    that cannot be read is left out. Robust to other work on the machine, unlike wall time."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in pids.items():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def cpu_ms_per_erasure(
+    before: dict[str, float], after: dict[str, float], erasures: int
+) -> dict[str, float]:
+    """Each process's CPU milliseconds per erasure between two `cpu_seconds` readings, and
+    their total."""
+    spent = {name: after[name] - before[name] for name in after if name in before}
+    per = {name: round(1000 * s / max(erasures, 1), 2) for name, s in sorted(spent.items())}
+    return {**per, "total": round(sum(per.values()), 2)}
+
+
 def _median_ms(seconds: list[float]) -> float | None:
     return round(median(seconds) * 1000, 1) if seconds else None
 
@@ -180,6 +207,7 @@ def render(result: dict[str, Any]) -> str:
         f" p99 {single['latency_s']['p99']} s, errors {single['errors']};"
         f" goal p50 <= {single['goal_p50_s']} s: {_met(single)}",
         f"    stages (median ms): {single['stages_ms']}",
+        f"    CPU ms per erasure: {single.get('cpu_ms_per_erasure')}",
         f"    one erasure's work: {single['work_per_erasure']}",
     ]
     for burst in result["bursts"]:
@@ -190,6 +218,7 @@ def render(result: dict[str, Any]) -> str:
             f" {burst['error_kinds'] or ''}, p50 {burst['latency_s']['p50']} s,"
             f" p99 {burst['latency_s']['p99']} s; goal {goal}: {_met(burst)}"
         )
+        lines.append(f"    CPU ms per erasure: {burst.get('cpu_ms_per_erasure')}")
     for level in flat["levels"]:
         lines.append(
             f"  erasing one subject beside {level['log_records_held']} log records:"
@@ -200,8 +229,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"    the phase stopped: {flat['failure']}")
     lines += [
         f"    ratio {flat['ratio']}; goal <= {flat['goal_ratio']}x: {_met(flat)}",
-        f"  bus ceiling (same run, idle platform): raw {ceiling['raw_messages_per_second']}"
-        f" msg/s, servicekit {ceiling['servicekit_messages_per_second']} msg/s",
+        _ceiling_line(ceiling),
         f"  reference: {REFERENCE['name']}: {REFERENCE['single_s']} s one at a time,"
         f" {REFERENCE['burst_100_s']} s for 100 at once, {REFERENCE['burst_100_failing']}"
         " failing at 100 at once (default mode)",
@@ -211,6 +239,15 @@ def render(result: dict[str, Any]) -> str:
     if "profile" in result:
         lines += [f"profile of {result['profiled']} (own time):", result["profile"]]
     return "\n".join(lines)
+
+
+def _ceiling_line(ceiling: dict[str, Any] | None) -> str:
+    if ceiling is None:
+        return "  bus ceiling: not measured (--skip-ceiling)"
+    return (
+        f"  bus ceiling (same run, idle platform): raw {ceiling['raw_messages_per_second']}"
+        f" msg/s, servicekit {ceiling['servicekit_messages_per_second']} msg/s"
+    )
 
 
 def _met(part: dict[str, Any]) -> str:

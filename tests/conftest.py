@@ -4,7 +4,8 @@
 - `mongo_url`: $MONGO_URL, else an embedded server ($STORE_SERVER picks ferretdb or nx) on a
   free port with a fresh data directory, so the suite runs beside `make run`.
 
-The secrets sentinel (`support.sentinel`) watches the whole session's logs and raw documents.
+The secrets sentinel (`support.sentinel`) watches the whole session's logs and raw documents;
+`support.platform` starts the whole platform as processes once, for the folders that use it.
 """
 
 import os
@@ -30,9 +31,20 @@ from devstack.store_server import (
 
 from support.names import left_behind
 
-pytest_plugins = ("support.sentinel",)
+pytest_plugins = ("support.sentinel", "support.platform")
 
 MONGO_URL_ENV = "MONGO_URL"
+
+# argon2id at its smallest for the whole session, in this process and every service process it
+# starts (they inherit the environment): password hashing was over half the CPU of the
+# dashboard folders. Production keeps argon2-cffi's defaults (AccountsSettings).
+CHEAP_PASSWORD_HASHING = {
+    "PASSWORD_HASH_TIME_COST": "1",
+    "PASSWORD_HASH_MEMORY_KIB": "1024",
+    "PASSWORD_HASH_PARALLELISM": "1",
+}
+for _name, _value in CHEAP_PASSWORD_HASHING.items():
+    os.environ.setdefault(_name, _value)
 
 _started: list[str] = []
 

@@ -175,7 +175,12 @@ def build_handlers(
     partners = Partners(service.db, vault, service.bus.outgoing, open_balance=open_balance)
     people = People(service.db, vault)
     users = Users(service.db, vault)
-    auth = Auth(service.db, vault, Passwords(), LoginPolicy.from_settings(settings))
+    auth = Auth(
+        service.db,
+        vault,
+        Passwords(settings.password_hasher()),
+        LoginPolicy.from_settings(settings),
+    )
     return PeopleHandlers(partners, people, users, auth, clock)
 
 

@@ -65,7 +65,8 @@ async def seed_demo(db: Db, *, pepper: str, api_key: str, settings: AccountsSett
     await seed_once(db, "demo_partner", lambda: _create_demo_partner(db, vault, partners))
     await seed_once(db, "demo_owner", lambda: _create_demo_owner(db, vault))
     await seed_once(db, "demo_balance", lambda: _top_up_demo_balance(db, ledger, utcnow()))
-    await _set_owner_password(db, vault, os.environ.get("DEMO_PASSWORD"))
+    passwords = Passwords(settings.password_hasher())
+    await _set_owner_password(db, vault, passwords, os.environ.get("DEMO_PASSWORD"))
     await register_demo_key(db, parsed, pepper, utcnow())
 
 
@@ -106,12 +107,14 @@ async def _create_demo_owner(db: Db, vault: Vault) -> None:
     )
 
 
-async def _set_owner_password(db: Db, vault: Vault, password: str | None) -> None:
+async def _set_owner_password(
+    db: Db, vault: Vault, passwords: Passwords, password: str | None
+) -> None:
     if not password:
         return
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX or password.lower() == DEMO_OWNER_EMAIL:
         raise ValueError(f"DEMO_PASSWORD needs {PASSWORD_MIN} to {PASSWORD_MAX} characters")
-    password_hash = await Passwords().hash(password)
+    password_hash = await passwords.hash(password)
     await Users(db, vault).set_password(DEMO_OWNER_ID, password_hash, utcnow())
 
 

@@ -1,5 +1,6 @@
 """Settings of the accounts service."""
 
+from argon2 import PasswordHasher
 from pydantic import Field, SecretStr
 
 from servicekit.keyring import EncryptionSettings
@@ -36,3 +37,26 @@ class AccountsSettings(ServiceSettings, EncryptionSettings):
     retention_sweep_first_delay_seconds: float = Field(
         default=60, ge=0, description="How long after start the first retention sweep runs."
     )
+    password_hash_time_cost: int = Field(
+        default=3,
+        ge=1,
+        description="argon2id iterations (argon2-cffi's default). Lower ONLY in test suites.",
+    )
+    password_hash_memory_kib: int = Field(
+        default=65_536,
+        ge=8,
+        description="argon2id memory in KiB (argon2-cffi's default). Lower ONLY in test suites.",
+    )
+    password_hash_parallelism: int = Field(
+        default=4,
+        ge=1,
+        description="argon2id lanes (argon2-cffi's default). Lower ONLY in test suites.",
+    )
+
+    def password_hasher(self) -> PasswordHasher:
+        """The argon2id hasher these settings describe."""
+        return PasswordHasher(
+            time_cost=self.password_hash_time_cost,
+            memory_cost=self.password_hash_memory_kib,
+            parallelism=self.password_hash_parallelism,
+        )

@@ -46,9 +46,13 @@ DeliveryStatus = Literal["pending", "delivered", "failed", "exhausted"]
 
 WebhookUrl = Annotated[
     str,
-    StringConstraints(max_length=2000, pattern=r"^(?i:https?)://[^\s/?#]+(?:[/?#]\S*)?$"),
+    StringConstraints(
+        max_length=2000,
+        pattern=r"^(?i:https?)://[^\s/?#\x00-\x1f\x7f]+(?:[/?#][^\s\x00-\x1f\x7f]*)?$",
+    ),
 ]
-"""An http(s) URL with a host; where it may point is checked by provisioning (SSRF rules)."""
+"""An http(s) URL with a host and no control characters; where it may point is checked by
+provisioning (SSRF rules)."""
 EventTypes = Annotated[
     list[WebhookEventType], Field(min_length=1, max_length=len(WebhookEventType))
 ]

@@ -15,7 +15,8 @@ from gateway.docs_page import render_docs
 from gateway.export_handlers import add_download_route, download_openapi
 from gateway.handlers import GatewayHandlers
 from gateway.openapi import build_openapi
-from gateway.order_handlers import OrderHandlers, OutcomeWaiter
+from gateway.order_handlers import OrderHandlers
+from gateway.outcomes import OutcomeWaiter
 from gateway.principals import PrincipalCache, Verifier
 from gateway.problems import problems
 from gateway.ratelimit import RateLimiter

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from pydantic import Field
@@ -27,25 +27,20 @@ from contracts.orders import (
     GetTopup,
     ListOrders,
     ListTopups,
-    OrderCompleted,
-    OrderFailed,
     OrderPage,
     OrderRef,
     OrderView,
     PurchaseStatus,
-    TopupCompleted,
-    TopupFailed,
     TopupPage,
     TopupView,
 )
 from gateway.account_schemas import Instant
 from gateway.api import Answer, Call, Endpoint
 from gateway.handlers import actor_of
+from gateway.outcomes import OutcomeWaiter
 from gateway.problems import ApiError
 from gateway.schemas import ApiModel
 from servicekit.bus import Bus
-from servicekit.messages import MessageContext
-from servicekit.router import Router
 
 TO = "provisioning"
 V = TypeVar("V", OrderView, TopupView)
@@ -80,40 +75,6 @@ class OrdersQuery(ApiModel):
     created_to: Instant | None = Field(default=None, description="Exclusive.")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: OrderRef | None = Field(default=None, description="`next_cursor` of the last page.")
-
-
-class OutcomeWaiter:
-    """Wakes the requests waiting for a purchase when its outcome event is heard."""
-
-    def __init__(self) -> None:
-        self._waiting: dict[str, asyncio.Event] = {}
-
-    def listen(self, router: Router) -> None:
-        """Hear the outcome events in this replica."""
-        router.on_broadcast(OrderCompleted, self._order_finished)
-        router.on_broadcast(OrderFailed, self._order_finished)
-        router.on_broadcast(TopupCompleted, self._topup_finished)
-        router.on_broadcast(TopupFailed, self._topup_finished)
-
-    @contextlib.asynccontextmanager
-    async def watching(self, purchase_id: str) -> AsyncIterator[asyncio.Event]:
-        """An event set when the purchase's outcome is heard, while in the block."""
-        finished = self._waiting.setdefault(purchase_id, asyncio.Event())
-        try:
-            yield finished
-        finally:
-            self._waiting.pop(purchase_id, None)
-
-    async def _order_finished(self, event: OrderCompleted | OrderFailed, _: MessageContext) -> None:
-        self._wake(event.order_id)
-
-    async def _topup_finished(self, event: TopupCompleted | TopupFailed, _: MessageContext) -> None:
-        self._wake(event.topup_id)
-
-    def _wake(self, purchase_id: str) -> None:
-        finished = self._waiting.get(purchase_id)
-        if finished is not None:
-            finished.set()
 
 
 class OrderHandlers:
@@ -204,13 +165,13 @@ class OrderHandlers:
     async def _outcome(self, purchase_id: str, read: Callable[[], Awaitable[V]]) -> V:
         """The purchase once finished, or as it stands when the wait is over."""
         async with self.waiter.watching(purchase_id) as finished:
-            current = await read()  # it may have finished before we listened
-            if current.status is PurchaseStatus.PENDING:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.wait):
-                        await finished.wait()
-                current = await read()
-        return current
+            # An outcome heard before this wait began is remembered by the waiter, so there
+            # is no need to read first; one missed (a broadcast gap) costs the wait, not a
+            # wrong answer: the read after it tells the purchase as it stands.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.wait):
+                    await finished.wait()
+            return await read()
 
 
 def _answer(purchase: OrderView | TopupView) -> Answer:

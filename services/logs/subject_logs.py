@@ -175,9 +175,9 @@ class SubjectLogs:
         deleted = 0
         while page := await self._ids(criterion, DELETE_PAGE):
             removed = (await records.delete_many({"_id": {"$in": sorted(page)}})).deleted_count
-            if not removed:
-                break  # another writer (a retention sweep) took them meanwhile
             deleted += removed
+            if not removed or len(page) < DELETE_PAGE:
+                break  # the last page (or a retention sweep took them meanwhile)
         return deleted
 
 

@@ -77,7 +77,7 @@ class Decisions:
             reason=query.reason,
             fields={"completion": {"at": self.desk.clock()}},
         )
-        await store.release_open(self.desk.db, request["_id"])
+        await store.release_open(self.desk.db, request)
         return lifecycle.view_of(moved)
 
     async def cancel(
@@ -99,7 +99,7 @@ class Decisions:
             fields=fields,
             unset=["retry"],
         )
-        await store.release_open(self.desk.db, request["_id"])
+        await store.release_open(self.desk.db, request)
         return lifecycle.view_of(moved)
 
     async def extend(

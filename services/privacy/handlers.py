@@ -6,6 +6,7 @@ Opening requests is `privacy.intake`, decisions on them `privacy.decisions`, una
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -40,12 +41,18 @@ class PrivacyHandlers:
     async def task_completed(self, result: PrivacyTaskCompleted, _context: MessageContext) -> None:
         """Verify a service's signed result; record it only when its receipt holds, and close
         the request when every task has answered."""
-        receipt = await receipts.check_and_keep(self.db, result, self.desk.clock())
+        receipt = await receipts.check(self.db, result, self.desk.clock())
         if not receipt.accepted:
+            await receipts.keep(self.db, receipt)
             await self._refuse(result, receipt)
             return
-        await self._audit_receipt(AuditKind.RECEIPT_ACCEPTED, result, receipt)
-        recorded = await results.record(self.db, result, receipt.receipt_id)
+        # Three independent, idempotent writes at once (the message is acknowledged only
+        # after all of them): a redelivery after a failure of any one writes nothing twice.
+        _, _, recorded = await asyncio.gather(
+            receipts.keep(self.db, receipt),
+            self._audit_receipt(AuditKind.RECEIPT_ACCEPTED, result, receipt),
+            results.record(self.db, result, receipt.receipt_id),
+        )
         if recorded is not None:
             await results.close(self.desk, result.request_id, recorded)
 

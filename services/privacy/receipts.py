@@ -113,11 +113,13 @@ async def verdict_on(
 
 @dataclass(frozen=True)
 class CheckedReceipt:
-    """A result's receipt as kept: its id, the signed text and the verdict on it."""
+    """A result's receipt as kept: its id, the signed text, the verdict on it, and the
+    document it is kept as."""
 
     receipt_id: str
     verdict: Verdict
     signed: str
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def accepted(self) -> bool:
@@ -125,8 +127,8 @@ class CheckedReceipt:
         return self.verdict is Verdict.ACCEPTED
 
 
-async def check_and_keep(db: Db, result: PrivacyTaskCompleted, now: datetime) -> CheckedReceipt:
-    """Verify a result's receipt and keep it (once per distinct receipt), accepted or not."""
+async def check(db: Db, result: PrivacyTaskCompleted, now: datetime) -> CheckedReceipt:
+    """Verify a result's receipt: the verdict, and the document to keep it as (`keep`)."""
     signed = canonical_receipt(result)
     verdict = await verdict_on(db, result.service, signed, result.signature, result.key_id)
     as_received = signed + (result.signature or "") + (result.key_id or "")
@@ -144,8 +146,6 @@ async def check_and_keep(db: Db, result: PrivacyTaskCompleted, now: datetime) ->
         document["signature"] = result.signature
     if result.key_id:
         document["key_id"] = result.key_id
-    with contextlib.suppress(DuplicateKeyError):
-        await db[RECEIPTS].insert_one(document)
     if verdict is not Verdict.ACCEPTED:
         log.warning(
             "receipt_refused",
@@ -154,7 +154,20 @@ async def check_and_keep(db: Db, result: PrivacyTaskCompleted, now: datetime) ->
             reporting_service=result.service,
             verdict=verdict.value,
         )
-    return CheckedReceipt(receipt_id=receipt_id, verdict=verdict, signed=signed)
+    return CheckedReceipt(receipt_id, verdict, signed, document)
+
+
+async def keep(db: Db, receipt: CheckedReceipt) -> None:
+    """Keep a checked receipt, accepted or not (once per distinct receipt)."""
+    with contextlib.suppress(DuplicateKeyError):
+        await db[RECEIPTS].insert_one(receipt.document)
+
+
+async def check_and_keep(db: Db, result: PrivacyTaskCompleted, now: datetime) -> CheckedReceipt:
+    """Verify a result's receipt and keep it (once per distinct receipt), accepted or not."""
+    receipt = await check(db, result, now)
+    await keep(db, receipt)
+    return receipt
 
 
 @dataclass

@@ -74,11 +74,16 @@ class Desk:
         return dict(document)
 
     async def fanout(
-        self, request: Mapping[str, Any], now: datetime, correlation_id: str | None = None
+        self,
+        request: Mapping[str, Any],
+        now: datetime,
+        correlation_id: str | None = None,
+        services: Sequence[str] | None = None,
     ) -> Fanout:
-        """One task per service that can find the subject by one of its identifiers."""
-        kinds = set(request["subject"])
-        services = await store.services_for(self.db, kinds)
+        """One task per service that can find the subject by one of its identifiers (those
+        `services`, when the caller has read them from the registry already)."""
+        if services is None:
+            services = await store.services_for(self.db, set(request["subject"]))
         action = lifecycle.ACTION_OF[request["type"]]
         wait = self.settings.privacy_task_retry_seconds[0]
         tasks = {

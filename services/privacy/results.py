@@ -7,6 +7,7 @@ task had been given up still counts, and the request's final state is worked out
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -123,14 +124,16 @@ async def close(
     )
     if closed is None:
         return None
-    await store.release_open(desk.db, request_id)
-    await audit.append(
-        desk.db,
-        CLOSING_KIND[final],
-        key=f"closed:{request_id}:{final.value}:{now.isoformat()}",
-        now=now,
-        request_id=request_id,
-        detail={"from": document["status"]},
+    await asyncio.gather(
+        store.release_open(desk.db, closed),
+        audit.append(
+            desk.db,
+            CLOSING_KIND[final],
+            key=f"closed:{request_id}:{final.value}:{now.isoformat()}",
+            now=now,
+            request_id=request_id,
+            detail={"from": document["status"]},
+        ),
     )
     log.info("privacy_request_closed", request_id=request_id, status=final.value)
     return final

@@ -122,6 +122,18 @@ async def _stored(db: Db, request_id: str) -> dict[str, Any] | None:
     return None
 
 
-async def release_open(db: Db, request_id: str) -> None:
-    """The request is closed: a new one with the same terms runs again."""
-    await db[OPEN_REQUESTS].delete_many({"request_id": request_id})
+def open_key_of(request: Mapping[str, Any]) -> str:
+    """The `open_key` of a stored request, from the terms it was opened with."""
+    return open_key(
+        request.get("scope_partner_id"), request["type"], request["subject"], request.get("changes")
+    )
+
+
+async def release_open(db: Db, request: Mapping[str, Any]) -> None:
+    """The request is closed: a new one with the same terms runs again.
+
+    The claim is deleted by its `_id` (and only while this request holds it): nx-27017 serves a
+    delete filtered on any other field by reading the whole collection (decision 0002), which
+    made every closing cost as much as the open requests there are. A claim left behind (a
+    crash before this) is taken over by the next request with the same terms."""
+    await db[OPEN_REQUESTS].delete_one({"_id": open_key_of(request), "request_id": request["_id"]})

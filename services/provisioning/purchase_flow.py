@@ -39,7 +39,6 @@ from contracts.orders import (
     TopupCompleted,
     TopupFailed,
 )
-from contracts.webhooks import OrderCompletedPayload, OrderFailedPayload, WebhookEventType
 from provisioning import catalogue_store, esim_store
 from provisioning.modes import LIVE
 from provisioning.provider import (
@@ -48,7 +47,7 @@ from provisioning.provider import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from provisioning.purchase_store import Document, Kind, State, last_change, transition
+from provisioning.purchase_store import Document, Kind, State, outcome_webhook, transition
 from provisioning.purchases import PROVISIONING
 from provisioning.store import ORDERS, Db
 from provisioning.webhooks import Webhooks, enqueue_delivery
@@ -81,13 +80,9 @@ class PurchaseFlow:
 
     async def on_debited(self, event: BalanceDebited, context: MessageContext) -> None:
         """The funds are reserved: ask the provider (again, if a crash interrupted it)."""
-        purchase = await self._find(event.entry.order_id)
+        purchase = await self._allocating(event.entry.order_id)
         if purchase is None:
             return
-        if purchase["state"] == State.AWAITING_FUNDS:
-            purchase = await self._move(
-                purchase, State.ALLOCATING, [PurchaseStep.FUNDS_RESERVED], {}, []
-            )
         if purchase["state"] == State.ALLOCATING:
             await self._fulfil(purchase, context)
         else:
@@ -238,6 +233,16 @@ class PurchaseFlow:
         )
         await self._notify(failed)
 
+    async def _allocating(self, purchase_id: str | None) -> Document | None:
+        """The purchase moved from awaiting its funds to allocating, in one conditional write
+        (no read first: this is the usual case); else as it stands, or None if not ours."""
+        if purchase_id is None:
+            return None
+        moved = await self._try_move(
+            purchase_id, State.AWAITING_FUNDS, State.ALLOCATING, [PurchaseStep.FUNDS_RESERVED]
+        )
+        return moved if moved is not None else await self._find(purchase_id)
+
     async def _move(
         self,
         purchase: Document,
@@ -248,24 +253,38 @@ class PurchaseFlow:
     ) -> Document:
         """Move the purchase on from the state it was read in, with the messages this causes;
         the purchase as it is now (unchanged if a concurrent copy moved it first)."""
-        now = utcnow()
-        update: Document = {
-            "$set": {"state": to.value, **fields},
-            "$addToSet": {"transitions": {"$each": [transition(step, now) for step in steps]}},
-        }
-        outgoing = [self._outgoing(message) for message in messages]
-        if outgoing:
-            update = add_outbox(update, *outgoing)
-        moved = await self.db[ORDERS].find_one_and_update(
-            {"_id": purchase["_id"], "state": purchase["state"]},
-            update,
-            return_document=ReturnDocument.AFTER,
+        moved = await self._try_move(
+            purchase["_id"], State(purchase["state"]), to, steps, fields, messages
         )
         if moved is not None:
             return moved
         current = await self._find(purchase["_id"])  # a concurrent copy moved it first
         assert current is not None  # purchases are deleted only after seven years
         return current
+
+    async def _try_move(
+        self,
+        purchase_id: str,
+        since: State,
+        to: State,
+        steps: list[PurchaseStep],
+        fields: Document | None = None,
+        messages: list[Contract] | None = None,
+    ) -> Document | None:
+        """The purchase after moving it from `since` to `to`; None if it is not in `since`."""
+        now = utcnow()
+        update: Document = {
+            "$set": {"state": to.value, **(fields or {})},
+            "$addToSet": {"transitions": {"$each": [transition(step, now) for step in steps]}},
+        }
+        outgoing = [self._outgoing(message) for message in messages or []]
+        if outgoing:
+            update = add_outbox(update, *outgoing)
+        return await self.db[ORDERS].find_one_and_update(
+            {"_id": purchase_id, "state": since.value},
+            update,
+            return_document=ReturnDocument.AFTER,
+        )
 
     def _outgoing(self, message: Contract) -> Any:
         to = "accounts" if message.KIND == "command" else None
@@ -275,33 +294,16 @@ class PurchaseFlow:
         """Tell the partner's webhooks how an order ended (once per order and endpoint)."""
         if self.webhooks is None or purchase is None or purchase["kind"] != Kind.ORDER:
             return
-        state = purchase["state"]
-        if state == State.COMPLETED:
-            completed_at = last_change(purchase)
-            payload: Any = OrderCompletedPayload(
-                order_id=purchase["_id"],
-                package_id=purchase["package_id"],
-                quantity=purchase["quantity"],
-                iccids=purchase["iccids"],
-                total=Money.model_validate(purchase["total"]),
-                completed_at=completed_at,
-            )
-            event_type = WebhookEventType.ORDER_COMPLETED
-        elif state == State.FAILED:
-            payload = OrderFailedPayload(
-                order_id=purchase["_id"],
-                reason=purchase["failure"]["reason"],
-                failed_at=last_change(purchase),
-            )
-            event_type = WebhookEventType.ORDER_FAILED
-        else:
+        outcome = outcome_webhook(purchase)
+        if outcome is None:
             return
+        event_type, payload = outcome
         await enqueue_delivery(
             self.webhooks,
             purchase["partner_id"],
             event_type,
             payload,
-            source_id=f"{purchase['_id']}:{state}",
+            source_id=f"{purchase['_id']}:{purchase['state']}",
         )
 
     async def _find(self, purchase_id: str | None) -> Document | None:

@@ -32,6 +32,7 @@ from contracts.orders import (
     TopupView,
     Transition,
 )
+from contracts.webhooks import OrderCompletedPayload, OrderFailedPayload, WebhookEventType
 from provisioning.modes import LIVE, Mode
 from provisioning.store import ORDERS, Db
 from servicekit.vault import Vault
@@ -102,10 +103,16 @@ async def seal_end_user(vault: Vault, order_id: str, end_user: EndUser | None) -
     return await vault.seal(order_id, order_id, fields, indexed=present)
 
 
+END_USER_FIELDS = ("email", "reference")
+
+
 async def open_end_user(vault: Vault, document: Document) -> EndUser | None:
     """The end user's fields, readable; None when none were given or they were erased."""
     sealed = document.get("end_user") or {}
-    opened = await vault.open(document["_id"], sealed, ["email", "reference"])
+    return _end_user_of(await vault.open(document["_id"], sealed, END_USER_FIELDS))
+
+
+def _end_user_of(opened: dict[str, str | None]) -> EndUser | None:
     if opened["email"] is None and opened["reference"] is None:
         return None
     return EndUser(email=opened["email"], reference=opened["reference"])
@@ -165,13 +172,51 @@ def _common(document: Document) -> dict[str, Any]:
 
 async def order_view(vault: Vault, document: Document) -> OrderView:
     """An order as its partner sees it (the end user's fields opened)."""
+    return _order_view(document, await open_end_user(vault, document))
+
+
+async def order_views(vault: Vault, documents: list[Document]) -> list[OrderView]:
+    """`order_view` of each order, the end users' keys read in one store query (a page's)."""
+    sealed = [(document["_id"], document.get("end_user") or {}) for document in documents]
+    opened = await vault.open_many(sealed, END_USER_FIELDS)
+    return [
+        _order_view(document, _end_user_of(fields))
+        for document, fields in zip(documents, opened, strict=True)
+    ]
+
+
+def _order_view(document: Document, end_user: EndUser | None) -> OrderView:
     return OrderView(
         **_common(document),
         quantity=document["quantity"],
         unit_price=Money.model_validate(document["unit_price"]),
         iccids=document["iccids"],
-        end_user=await open_end_user(vault, document),
+        end_user=end_user,
     )
+
+
+def outcome_webhook(
+    order: Document,
+) -> tuple[WebhookEventType, OrderCompletedPayload | OrderFailedPayload] | None:
+    """The webhook event type and payload of how an order ended; None while it runs."""
+    if order["state"] == State.COMPLETED:
+        completed = OrderCompletedPayload(
+            order_id=order["_id"],
+            package_id=order["package_id"],
+            quantity=order["quantity"],
+            iccids=order["iccids"],
+            total=Money.model_validate(order["total"]),
+            completed_at=last_change(order),
+        )
+        return WebhookEventType.ORDER_COMPLETED, completed
+    if order["state"] == State.FAILED:
+        failed = OrderFailedPayload(
+            order_id=order["_id"],
+            reason=order["failure"]["reason"],
+            failed_at=last_change(order),
+        )
+        return WebhookEventType.ORDER_FAILED, failed
+    return None
 
 
 def topup_view(document: Document) -> TopupView:

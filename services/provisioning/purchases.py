@@ -43,6 +43,7 @@ from provisioning.purchase_store import (
     find_own,
     idempotency_key,
     order_view,
+    order_views,
     purchase_document,
     seal_end_user,
     topup_view,
@@ -180,7 +181,7 @@ class Purchases:
         page = documents[: query.limit]
         more = len(documents) > query.limit
         return OrderPage(
-            data=[await order_view(self.vault, d) for d in page],
+            data=await order_views(self.vault, page),
             next_cursor=page[-1]["_id"] if more else None,
         )
 

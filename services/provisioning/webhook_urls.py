@@ -49,14 +49,19 @@ async def check_url(
     url: str, mode: EndpointMode, *, allow_private: bool, resolver: Resolver = resolve
 ) -> None:
     """Refuse (`invalid_request`) a URL this endpoint may not be sent to."""
-    parts = urlsplit(url)
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in url):
+        raise ServiceError("invalid_request", "a webhook URL may not hold control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as malformed:  # an out-of-range port, an unclosed IPv6 bracket
+        raise ServiceError("invalid_request", "the webhook URL is malformed") from malformed
     if mode == "live" and parts.scheme != "https":
         raise ServiceError("invalid_request", "a live-mode webhook URL must use https")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ServiceError("invalid_request", "a webhook URL needs http(s) and a host")
     if parts.username or parts.password:
         raise ServiceError("invalid_request", "a webhook URL may not carry credentials")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = await resolver(parts.hostname, port)
     if not addresses:
         raise ServiceError("invalid_request", "the webhook URL's host does not resolve")

@@ -23,7 +23,7 @@ from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.inbox import Inbox
 from servicekit.messages import context_of, encode
-from servicekit.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED
+from servicekit.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED, TypeMetrics
 from servicekit.router import Route, Router
 from servicekit.topology import (
     declare_broadcast_queue,
@@ -69,6 +69,14 @@ class Consumer:
         self.broadcast_group = bus.topology.broadcast_group(bus.service)
         self.instance = secrets.token_hex(6)
         self._channels: list[AbstractChannel] = []
+        self._metrics: dict[str, TypeMetrics] = {}
+
+    def _metrics_of(self, message_type: str) -> TypeMetrics:
+        """The labelled metrics of a routed message type, looked up once (not per message)."""
+        metrics = self._metrics.get(message_type)
+        if metrics is None:
+            metrics = self._metrics[message_type] = TypeMetrics(self.bus.service, message_type)
+        return metrics
 
     async def start(self) -> None:
         """Declare the queues and start consuming; aio-pika resumes them after a reconnect."""
@@ -144,6 +152,7 @@ class Consumer:
             context.correlation_id, message_id=context.message_id, message_type=message_type
         )
         inbox = None if route.idempotent else self.inbox
+        metrics = self._metrics_of(message_type)
         try:
             if inbox is not None and await inbox.seen(context.message_id):
                 MESSAGES_CONSUMED.labels(self.bus.service, message_type, "duplicate").inc()
@@ -151,16 +160,14 @@ class Consumer:
                 return
             started = time.perf_counter()
             await route.handler(body, context)
-            HANDLER_SECONDS.labels(self.bus.service, message_type).observe(
-                time.perf_counter() - started
-            )
+            metrics.handler_seconds.observe(time.perf_counter() - started)
             if inbox is not None:
                 await inbox.record(context.message_id, message_type)
         except Exception as failure:
             await self._retry_or_dead_letter(message, attempt, failure)
             return
         await message.ack()
-        MESSAGES_CONSUMED.labels(self.bus.service, message_type, "handled").inc()
+        metrics.handled.inc()
         log.debug("message_handled")
 
     async def _retry_or_dead_letter(

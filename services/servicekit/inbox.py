@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from servicekit.clock import utcnow
+from servicekit.metrics import INBOX_BATCH_MESSAGES
 
 INBOX_COLLECTION = "_inbox"
 APPLIED = "_applied"
@@ -24,6 +25,13 @@ DUPLICATE_KEY = 11000
 
 BATCH_LIMIT = 256
 """Most message ids one inbox read or write carries."""
+
+LINGER_SECONDS = 0.001
+"""While calls keep coming, how long each next batch waits for more before it goes.
+
+A latency trade: up to a millisecond more per lookup and per record under load, for larger
+batches (fewer store round trips a message). A call that finds the batcher idle still goes
+at once, and a full batch never waits."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -59,17 +67,26 @@ class Batcher(Generic[T, R]):
     """Gathers calls made while one is in flight and runs them as one (group commit).
 
     A lone call runs at once; calls that arrive while a batch is at the store wait for it and
-    go together in the next one. Each caller gets its own result, or its own exception, only
-    after the batch that carried it has finished, so nothing is reported done before it is.
+    go together in the next one, which first lingers up to `linger` seconds for more (unless
+    it is full). Each caller gets its own result, or its own exception, only after the batch
+    that carried it has finished, so nothing is reported done before it is.
     """
 
     def __init__(
-        self, run: Callable[[list[T]], Awaitable[Sequence[R | Exception]]], limit: int
+        self,
+        run: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
+        limit: int,
+        *,
+        linger: float = 0.0,
+        observe: Callable[[int], None] | None = None,
     ) -> None:
         self._run = run
         self._limit = limit
+        self._linger = linger
+        self._observe = observe
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
+        self._full: asyncio.Future[None] | None = None
 
     async def call(self, item: T) -> R:
         """Run `item` in the next batch and return its result."""
@@ -77,14 +94,22 @@ class Batcher(Generic[T, R]):
         self._waiting.append((item, future))
         if self._task is None:
             self._task = asyncio.create_task(self._drain())
+        elif self._full is not None and not self._full.done() and len(self._waiting) >= self._limit:
+            self._full.set_result(None)
         return await future
 
     async def _drain(self) -> None:
         batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
+            first = True
             while self._waiting:
+                if not first:
+                    await self._linger_for_more()
+                first = False
                 batch = self._waiting[: self._limit]
                 del self._waiting[: self._limit]
+                if self._observe is not None:
+                    self._observe(len(batch))
                 try:
                     results = await self._run([item for item, _ in batch])
                 except Exception as failure:
@@ -98,10 +123,24 @@ class Batcher(Generic[T, R]):
                         future.set_result(result)
         finally:
             self._task = None
+            self._full = None
             for _, future in [*batch, *self._waiting]:
                 if not future.done():
                     future.cancel()
             self._waiting.clear()
+
+    async def _linger_for_more(self) -> None:
+        """Wait up to `linger` seconds, or until a full batch is waiting."""
+        if not self._linger or len(self._waiting) >= self._limit:
+            return
+        self._full = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(self._linger):
+                await self._full
+        except TimeoutError:
+            pass
+        finally:
+            self._full = None
 
 
 class Inbox:
@@ -111,10 +150,22 @@ class Inbox:
     store each (see `Batcher`); a record is still reported only once it is written.
     """
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], *, linger: float = LINGER_SECONDS
+    ) -> None:
         self._collection = db[INBOX_COLLECTION]
-        self._lookups: Batcher[str, bool] = Batcher(self._seen_many, BATCH_LIMIT)
-        self._records: Batcher[dict[str, Any], None] = Batcher(self._record_many, BATCH_LIMIT)
+        self._lookups: Batcher[str, bool] = Batcher(
+            self._seen_many,
+            BATCH_LIMIT,
+            linger=linger,
+            observe=INBOX_BATCH_MESSAGES.labels("lookup").observe,
+        )
+        self._records: Batcher[dict[str, Any], None] = Batcher(
+            self._record_many,
+            BATCH_LIMIT,
+            linger=linger,
+            observe=INBOX_BATCH_MESSAGES.labels("record").observe,
+        )
 
     async def create_indexes(self) -> None:
         """Index the record time, which pruning selects on."""

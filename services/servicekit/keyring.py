@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,17 @@ class KeyRing:
                 continue  # another writer created it first: read theirs
             return FieldCipher(subject_id, key_id, data_key)
         raise CryptoError(f"could not settle the data key of subject {subject_id}")
+
+    async def ciphers_of(self, subject_ids: Iterable[str]) -> dict[str, FieldCipher]:
+        """The ciphers of those subjects that have a key, by subject id, from one store query.
+
+        Creates no key: a subject without one (never had, or shredded) is simply absent.
+        """
+        wanted = sorted({check_subject_id(subject_id) for subject_id in subject_ids})
+        if not wanted:
+            return {}
+        found = self._keys.find({"_id": {"$in": wanted}})
+        return {document["_id"]: await self._open(document) async for document in found}
 
     async def decrypt(self, record_id: str, field: str, token: str) -> str:
         """The plaintext of a token; KeyDestroyed if its subject's key is gone."""

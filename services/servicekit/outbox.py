@@ -16,12 +16,14 @@ from typing import Any
 
 import structlog
 from pymongo import monitoring
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from servicekit.bus import Bus
 from servicekit.messages import Outgoing
 from servicekit.metrics import OUTBOX_BACKLOG
 
+Document = dict[str, Any]
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 """1 while the document holds unpublished messages, else 0 (an int: see decision 0002)."""
@@ -81,6 +83,14 @@ class OutboxWrites(monitoring.CommandListener):
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         """Nothing was written."""
         self._in_flight.pop(event.request_id, None)
+
+
+def _by_outbox_size(documents: Iterable[Document]) -> dict[int, list[Document]]:
+    """Documents grouped by how many outbox messages each held when read."""
+    groups: dict[int, list[Document]] = {}
+    for document in documents:
+        groups.setdefault(len(document.get(OUTBOX, [])), []).append(document)
+    return groups
 
 
 def pending_write_collection(name: str, command: Mapping[str, Any]) -> str | None:
@@ -185,27 +195,47 @@ class OutboxRelay:
         return more
 
     async def _drain_collection(self, name: str) -> int:
-        """Publish the pending messages of up to `batch` documents; how many documents."""
+        """Publish the pending messages of up to `batch` documents; how many documents.
+
+        The messages of every document read go out together, in the bus's confirm windows,
+        and are then cleared together: one confirm wait and a few writes per batch, not one of
+        each per document, which made a burst of outbox writes queue behind the relay."""
         collection = self.db[name]
-        documents = 0
-        async for document in collection.find({PENDING: 1}, {OUTBOX: 1}).limit(self.batch):
-            documents += 1
+        found = collection.find({PENDING: 1}, {OUTBOX: 1}).limit(self.batch)
+        documents = [document async for document in found]
+        messages = [Outgoing.from_document(e) for d in documents for e in d.get(OUTBOX, [])]
+        if messages:
+            await self.bus.publish_many(messages)
+        for size, group in _by_outbox_size(documents).items():
+            await self._clear(collection, size, group)
+        return len(documents)
+
+    async def _clear(
+        self, collection: AsyncCollection[dict[str, Any]], size: int, documents: list[Document]
+    ) -> None:
+        """Empty the outboxes of documents that each held `size` published messages.
+
+        One write when nothing was appended meanwhile (the relay alone shortens an outbox, so
+        an unchanged size means unchanged); else each document on its own, where only what was
+        published goes."""
+        ids = [document["_id"] for document in documents]
+        cleared = await collection.update_many(
+            {"_id": {"$in": ids}, OUTBOX: {"$size": size}}, {"$set": {OUTBOX: [], PENDING: 0}}
+        )
+        if cleared.matched_count == len(ids):
+            return
+        for document in documents:
             entries = document.get(OUTBOX, [])
-            if entries:
-                await self.bus.publish_many([Outgoing.from_document(e) for e in entries])
-            # One write when nothing was appended meanwhile (the relay alone shortens the
-            # array, so an unchanged size means unchanged); else only what was published goes.
-            cleared = await collection.update_one(
-                {"_id": document["_id"], OUTBOX: {"$size": len(entries)}},
+            alone = await collection.update_one(
+                {"_id": document["_id"], OUTBOX: {"$size": size}},
                 {"$set": {OUTBOX: [], PENDING: 0}},
             )
-            if cleared.matched_count == 0:
+            if alone.matched_count == 0:
                 if entries:
                     await collection.update_one(
                         {"_id": document["_id"]}, {"$pullAll": {OUTBOX: entries}}
                     )
-                self.kick(name)
-        return documents
+                self.kick(collection.name)
 
     async def _refresh_backlog(self) -> None:
         if time.monotonic() >= self._backlog_due:

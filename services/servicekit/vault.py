@@ -6,12 +6,12 @@ exactly (emails, phones), a blind index beside them: `{"email": "enc1…", "emai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from servicekit.crypto import BlindIndex
+from servicekit.crypto import BlindIndex, FieldCipher, KeyDestroyed, Token
 from servicekit.keyring import EncryptionSettings, KeyRing
 
 BLIND_SUFFIX = "_bidx"
@@ -67,16 +67,42 @@ class Vault:
         self, record_id: str, document: Mapping[str, Any], fields: Iterable[str]
     ) -> dict[str, str | None]:
         """The plaintext of each sealed field present; None where absent or shredded."""
-        opened: dict[str, str | None] = {}
-        for name in fields:
-            token = document.get(name)
-            opened[name] = (
-                await self.keyring.decrypt_field(record_id, name, token)
-                if isinstance(token, str)
-                else None
-            )
-        return opened
+        return (await self.open_many([(record_id, document)], fields))[0]
+
+    async def open_many(
+        self, records: Sequence[tuple[str, Mapping[str, Any]]], fields: Iterable[str]
+    ) -> list[dict[str, str | None]]:
+        """`open` of each `(record id, document)`, in order, their keys read in one query.
+
+        Nothing unwrapped outlives the call, so a key shredded before it is never used.
+        """
+        names = list(fields)
+        tokens = [
+            {name: token for name in names if isinstance(token := document.get(name), str)}
+            for _, document in records
+        ]
+        subjects = {Token.parse(token).subject_id for found in tokens for token in found.values()}
+        ciphers = await self.keyring.ciphers_of(subjects)
+        return [
+            {name: _opened(ciphers, record_id, name, found.get(name)) for name in names}
+            for (record_id, _), found in zip(records, tokens, strict=True)
+        ]
 
     async def shred(self, subject_id: str) -> bool:
         """Destroy the subject's key: every sealed copy of its fields becomes unreadable."""
         return await self.keyring.destroy(subject_id)
+
+
+def _opened(
+    ciphers: Mapping[str, FieldCipher], record_id: str, field: str, token: str | None
+) -> str | None:
+    """The plaintext of one token, or None if there is none or its key is gone."""
+    if token is None:
+        return None
+    cipher = ciphers.get(Token.parse(token).subject_id)
+    if cipher is None:
+        return None
+    try:
+        return cipher.decrypt(record_id, field, token)
+    except KeyDestroyed:
+        return None

@@ -1,6 +1,6 @@
 """Fixtures of the browser tests: the system Chromium driven by Playwright, a fresh page per
-test with its screenshot kept, and the whole platform as processes (the end-to-end tests'
-`platform` fixture, imported: one definition of how the platform starts).
+test with its screenshot kept; the whole platform as processes is `support.platform`'s
+`platform` fixture, started once per session and shared with the end-to-end tests.
 
 The browser is the one `python -m devstack chromium` finds or installs (`make test` runs it
 first); Playwright's own browser downloads are never used. No Chromium fails the tests with
@@ -19,12 +19,9 @@ from devstack.chromium import Chromium, ensure_chromium
 from devstack.errors import DevstackError
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
-# The e2e fixtures import their helpers as top-level modules, which pytest makes importable
-# only once it collects tests/e2e: make them importable when the browser tests run alone.
+# The e2e helpers are top-level modules, which pytest makes importable only once it collects
+# tests/e2e: make them importable when the browser tests run alone.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from e2e.conftest import platform, platform_env
-
-__all__ = ["platform", "platform_env"]
 
 LAUNCH_TIMEOUT_MS = 30_000
 STEP_TIMEOUT_MS = 10_000

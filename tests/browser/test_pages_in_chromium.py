@@ -9,7 +9,7 @@ from browsing import open_page, save_screenshot, wait_for_text, watch
 from e2e_support import Platform
 from playwright.async_api import Page, expect
 
-from e2e.conftest import DATA_OWNERS
+from support.platform import DATA_OWNERS
 
 OPERATION = "POST /v1/privacy/requests"
 """The operation whose contents link is followed: submitting a privacy request."""

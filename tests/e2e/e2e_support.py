@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
@@ -13,36 +12,8 @@ from contracts.accounts import Actor
 from contracts.identity import CreatePartner, PartnerView, PostalAddress
 from servicekit.bus import Bus
 from servicekit.topology import Topology
-from support.processes import ServiceProcess
+from support.platform import Platform
 from support.waiting import eventually
-
-
-@dataclass
-class Platform:
-    """A running platform: its processes, URLs, the demo key and the namespace."""
-
-    namespace: str
-    env: dict[str, str]
-    processes: dict[str, ServiceProcess]
-    demo_key: str
-    mongo_url: str
-
-    def url(self, service: str) -> str:
-        """Base URL of a service's HTTP server."""
-        return f"http://127.0.0.1:{self.processes[service].port}"
-
-    @property
-    def gateway(self) -> str:
-        """Base URL of the partners' API."""
-        return self.url("gateway")
-
-    def database(self, service: str) -> str:
-        """Name of a service's database."""
-        return f"{self.namespace}_{service}"
-
-    def all_output(self) -> str:
-        """Everything every service printed."""
-        return "\n".join(process.output() for process in self.processes.values())
 
 
 async def poll_request(api: aiohttp.ClientSession, request_id: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -598,7 +599,8 @@ async def test_privacy_requests_page_newest_first_by_cursor(
         doc["_id"] async for doc in stored.find({"partner_id": "ptn_demo"}, {"_id": 1})
     }
     assert ids[:3] == list(reversed(opened))
-    created = [item["created_at"] for page in pages for item in page]
+    # As times, not strings: a time on a whole second is written without a fraction.
+    created = [datetime.fromisoformat(item["created_at"]) for page in pages for item in page]
     assert created == sorted(created, reverse=True)
     assert ids == sorted(ids, reverse=True)
 

@@ -83,6 +83,23 @@ async def test_end_user_data_is_sealed_and_not_sent_to_the_provider(
     assert reference not in sent
 
 
+async def test_the_order_list_opens_each_orders_own_end_user(platform: Platform, db: Db) -> None:
+    """A page of orders shows each order's own end user, and none where none was given."""
+    end_users = [{"email": f"eu{n}-{uuid.uuid4().hex[:6]}@example.com"} for n in range(3)]
+    async with new_buyer(platform, db, 10_000) as buyer:
+        bought = []
+        for end_user in [*end_users, None]:
+            body = {"package_id": PACKAGE} | ({"end_user": end_user} if end_user else {})
+            status, order = await buyer.order(body)
+            assert status == 201, order
+            bought.append(order["id"])
+        status, page = await buyer.get("/v1/orders?limit=10")
+    assert status == 200, page
+    listed = {order["id"]: order.get("end_user") for order in page["data"]}
+    expected = [{"email": eu["email"], "reference": None} for eu in end_users]
+    assert [listed[order_id] for order_id in bought] == [*expected, None]
+
+
 async def test_same_key_same_body_answers_the_original(platform: Platform, db: Db) -> None:
     """A retry with the same key and body gets the same order and pays nothing more."""
     async with new_buyer(platform, db, 10_000) as buyer:

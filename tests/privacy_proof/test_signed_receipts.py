@@ -103,6 +103,10 @@ async def test_receipts_signed_by_another_key_or_unsigned_are_refused(alone: Alo
     assert (await request_document(alone.db, view.id))["status"] == "in_progress"
     await alone.forger.send(alone.forger.signer.sign(result))
     await eventually(lambda: closed(alone.db, view.id), what="the genuine receipt accepted")
+    # The closing is audited after the write that closes the request (decision 0013).
+    await eventually(
+        lambda: _audited(alone, view.id, AuditKind.REQUEST_COMPLETED), what="closing audited"
+    )
     kinds = await _audit_kinds(alone, view.id)
     assert kinds[-2:] == ["receipt_accepted", "request_completed"]
     assert (await verify_chain(alone.db)).ok

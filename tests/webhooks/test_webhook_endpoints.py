@@ -86,6 +86,24 @@ async def test_private_urls_need_the_setting() -> None:
     await check_url("http://127.0.0.1:9/hook", "test", allow_private=True)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://exa\x00mple.com/hook",
+        "https://example.com/ho\x7fok",
+        "https://example.com:99999/hook",
+        "https://example.com:port/hook",
+        "https://[::1/hook",
+    ],
+)
+async def test_malformed_urls_are_invalid_requests(url: str) -> None:
+    """Control characters, an impossible port or an unclosed IPv6 bracket are a clear
+    `invalid_request`, never an internal error."""
+    with pytest.raises(ServiceError) as refused:
+        await check_url(url, "test", allow_private=True)
+    assert refused.value.code == "invalid_request"
+
+
 async def test_unresolvable_hosts_are_refused() -> None:
     """A host that does not resolve is refused."""
     with pytest.raises(ServiceError, match="does not resolve"):
