@@ -75,8 +75,9 @@ def _ratio(numerator: Any, denominator: Any) -> float | None:
 
 
 def bus_figures(result: Mapping[str, Any]) -> list[Figure]:
-    """servicekit against raw aio-pika (>= 0.85) and against FastStream (>= 1.2); servicekit
-    with the inbox (idempotent consumer) beside, without a goal of its own."""
+    """servicekit (handlers with the inbox, the default) against raw aio-pika (>= 0.85) and
+    against FastStream (>= 1.2); handlers declared idempotent (no inbox) beside, without
+    goals of their own."""
     raw, kit = result.get("raw_msgs_per_s"), result.get("servicekit_msgs_per_s")
     peer, idempotent = (
         result.get("faststream_msgs_per_s"),
@@ -86,7 +87,7 @@ def bus_figures(result: Mapping[str, Any]) -> list[Figure]:
     figures = [
         Figure(
             "bus",
-            "servicekit publish+consume",
+            "servicekit publish+consume, with the inbox",
             kit,
             "msg/s",
             ceiling=f"raw aio-pika {cell(raw)} msg/s",
@@ -111,13 +112,24 @@ def bus_figures(result: Mapping[str, Any]) -> list[Figure]:
         figures.append(
             Figure(
                 "bus",
-                "servicekit with the inbox",
+                "servicekit, idempotent handlers (no inbox)",
                 idempotent,
                 "msg/s",
                 ceiling=f"raw aio-pika {cell(raw)} msg/s",
                 ratio=result.get("idempotent_ratio", _ratio(idempotent, raw)),
             )
         )
+        if peer:
+            figures.append(
+                Figure(
+                    "bus",
+                    "servicekit idempotent vs FastStream",
+                    idempotent,
+                    "msg/s",
+                    ceiling=f"FastStream {cell(peer)} msg/s",
+                    ratio=_ratio(idempotent, peer),
+                )
+            )
     return figures
 
 
