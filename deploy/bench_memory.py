@@ -37,11 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from bench_bus import load_average
-from bench_orders import simulator_env, store
 from bench_orders_load import say
 from bench_privacy import owners_registered, remove_client_queues
-from devstack.rabbitmq import amqp_url_from_env, ensure_rabbitmq
-from load import PLATFORM_ENV, SEEDED, SERVICES, Run, expected_orders
+from devstack.rabbitmq import amqp_url_from_env
+from load import Run, loaded_platform
 from load import parse_args as load_args
 from load_report import checks
 from load_watch import SLACK_MIB, rss_mib, slope
@@ -170,22 +169,9 @@ def measure(platform: LocalPlatform, args: argparse.Namespace) -> dict[str, Any]
 def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     """Start everything, measure, stop everything; the result as a dict."""
     configure_logging("bench", "warning", "json", stream=sys.stderr)
-    say(ensure_rabbitmq(args.amqp_url, say=say))
-    load_before = load_average()
-    with store(data_dir / "store") as (mongo_url, _store_pid, described):
-        say(f"store: {described}")
-        (data_dir / "logs").mkdir()
-        extra = {"LOG_LEVEL": args.log_level, **PLATFORM_ENV}
-        with LocalPlatform(
-            args.amqp_url, mongo_url, data_dir / "logs", extra_env=extra
-        ) as platform:
-            say(f"namespace {platform.namespace}: seeding, starting {', '.join(SERVICES)}")
-            for service in SEEDED:
-                platform.seed(service)
-            platform.start(SERVICES, simulator_env=simulator_env(expected_orders(args)))
-            platform.wait_ready()
-            result = measure(platform, args)
-            namespace = platform.namespace
+    with loaded_platform(args, data_dir) as (platform, described, load_before):
+        result = measure(platform, args)
+        namespace = platform.namespace
     return {
         **result,
         "namespace": namespace,

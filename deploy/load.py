@@ -33,6 +33,8 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -200,9 +202,12 @@ def expected_orders(args: argparse.Namespace) -> int:
     return int(args.rate * args.minutes * 60 * share * 1.5) + 50
 
 
-def load(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
-    """Start everything, load, check, stop everything; the result as a dict."""
-    configure_logging("load", "warning", "json", stream=sys.stderr)
+@contextmanager
+def loaded_platform(
+    args: argparse.Namespace, data_dir: Path
+) -> Iterator[tuple[LocalPlatform, str, float | None]]:
+    """RabbitMQ made sure of, a store server, and the platform seeded, started and ready for
+    a load run: `(platform, store description, load average before)`; all stopped after."""
     say(ensure_rabbitmq(args.amqp_url, say=say))
     load_before = load_average()
     with store(data_dir / "store") as (mongo_url, _store_pid, described):
@@ -217,11 +222,18 @@ def load(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                 platform.seed(service)
             platform.start(SERVICES, simulator_env=simulator_env(expected_orders(args)))
             platform.wait_ready()
-            try:
-                result = asyncio.run(Run(platform, args).run())
-            finally:
-                asyncio.run(remove_client_queues(platform))
-            namespace = platform.namespace
+            yield platform, described, load_before
+
+
+def load(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    """Start everything, load, check, stop everything; the result as a dict."""
+    configure_logging("load", "warning", "json", stream=sys.stderr)
+    with loaded_platform(args, data_dir) as (platform, described, load_before):
+        try:
+            result = asyncio.run(Run(platform, args).run())
+        finally:
+            asyncio.run(remove_client_queues(platform))
+        namespace = platform.namespace
     result["checks"] = checks(result)
     passed = all(check["passed"] for check in result["checks"].values())
     return {

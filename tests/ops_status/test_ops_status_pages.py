@@ -35,6 +35,14 @@ async def test_reports_and_traffic_show_as_rates_and_a_stopped_process_turns_gon
     """Requests through the gateway and a published message become rates above zero; the
     caller's process instance is listed live, a stopped one gone."""
     browser = await sign_in(OPS_EMAIL)
+
+    async def both_reported() -> bool:
+        text = (await browser.get(ACTIVITY)).text
+        return "<td>tester</td>" in text and "<td>privacy</td>" in text
+
+    # A rate is an increase between two reports: the message goes after a first report of
+    # each, or a quick sign-in could let it into the first report, which no increase follows.
+    await eventually(both_reported, timeout=10, what="tester and privacy reported")
     for _ in range(5):
         assert (await browser.get("/openapi.json")).status == 200
     await world.caller.bus.publish(
