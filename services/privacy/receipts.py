@@ -163,13 +163,6 @@ async def keep(db: Db, receipt: CheckedReceipt) -> None:
         await db[RECEIPTS].insert_one(receipt.document)
 
 
-async def check_and_keep(db: Db, result: PrivacyTaskCompleted, now: datetime) -> CheckedReceipt:
-    """Verify a result's receipt and keep it (once per distinct receipt), accepted or not."""
-    receipt = await check(db, result, now)
-    await keep(db, receipt)
-    return receipt
-
-
 @dataclass
 class ReceiptsReport:
     """The result of checking every kept receipt again."""

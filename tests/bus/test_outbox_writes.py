@@ -3,30 +3,19 @@ once what they left pending; its poll finds whatever it could not see."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from pymongo import AsyncMongoClient
 
 from servicekit.messages import MessageContext, Outgoing
 from servicekit.outbox import OUTBOX, PENDING, add_outbox, pending_write_collection, with_outbox
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
-from support.messages import ThingHappened
+from support.messages import ThingHappened, outgoing_thing
 from support.services import running
 from support.waiting import eventually
 
 
 def _entry(n: int) -> dict[str, object]:
-    return Outgoing(
-        exchange="events",
-        routing_key="test.thing_happened.v1",
-        message_id=f"msg_{n}",
-        correlation_id="cor_test",
-        type="test.thing_happened.v1",
-        body=b"{}",
-        occurred_at=datetime(2026, 11, 27, tzinfo=UTC),
-        producer="alpha",
-    ).to_document()
+    return outgoing_thing(n).to_document()
 
 
 def test_writes_that_leave_messages_pending_name_their_collection() -> None:
@@ -36,7 +25,7 @@ def test_writes_that_leave_messages_pending_name_their_collection() -> None:
     assert pending_write_collection("insert", {"insert": "things", "documents": [document]}) == (
         "things"
     )
-    update = add_outbox({"$set": {"status": "done"}}, Outgoing.from_document(_entry(2)))
+    update = add_outbox({"$set": {"status": "done"}}, outgoing_thing(2))
     command = {"update": "things", "updates": [{"q": {"kind": "a"}, "u": update, "multi": True}]}
     assert pending_write_collection("update", command) == "things"
     modify = {"findAndModify": "orders", "query": {"_id": "o"}, "update": update}

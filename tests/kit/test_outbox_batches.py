@@ -4,7 +4,6 @@ outboxes together, without losing a message appended meanwhile."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -12,21 +11,9 @@ from pymongo import AsyncMongoClient
 from servicekit.messages import Outgoing
 from servicekit.outbox import OUTBOX, PENDING, OutboxRelay, add_outbox, with_outbox
 from servicekit.settings import ServiceSettings
+from support.messages import outgoing_thing
 
 Doc = dict[str, Any]
-
-
-def _message(n: int) -> Outgoing:
-    return Outgoing(
-        exchange="events",
-        routing_key="test.thing_happened.v1",
-        message_id=f"msg_{n}",
-        correlation_id="cor_test",
-        type="test.thing_happened.v1",
-        body=b"{}",
-        occurred_at=datetime(2026, 11, 27, tzinfo=UTC),
-        producer="alpha",
-    )
 
 
 class RecordingBus:
@@ -63,9 +50,9 @@ async def test_one_drain_publishes_every_document_at_once_and_clears_them(
     client, relay, bus = await _relay_with(settings)
     things = client[settings.database_name("alpha")]["things"]
     try:
-        await things.insert_one(with_outbox({"_id": "a"}, _message(1)))
-        await things.insert_one(with_outbox({"_id": "b"}, _message(2), _message(3)))
-        await things.insert_one(with_outbox({"_id": "c"}, _message(4)))
+        await things.insert_one(with_outbox({"_id": "a"}, outgoing_thing(1)))
+        await things.insert_one(with_outbox({"_id": "b"}, outgoing_thing(2), outgoing_thing(3)))
+        await things.insert_one(with_outbox({"_id": "c"}, outgoing_thing(4)))
         await things.update_one({"_id": "c"}, {"$set": {PENDING: 1, OUTBOX: []}})
         assert await relay.drain(["things"]) == []
         assert len(bus.calls) == 1
@@ -84,11 +71,13 @@ async def test_a_message_appended_while_publishing_stays_for_the_next_drain(
     client, relay, bus = await _relay_with(settings)
     things = client[settings.database_name("alpha")]["things"]
     try:
-        await things.insert_one(with_outbox({"_id": "a"}, _message(1)))
-        await things.insert_one(with_outbox({"_id": "b"}, _message(2)))
+        await things.insert_one(with_outbox({"_id": "a"}, outgoing_thing(1)))
+        await things.insert_one(with_outbox({"_id": "b"}, outgoing_thing(2)))
 
         async def append_to_a() -> None:
-            await things.update_one({"_id": "a"}, add_outbox({"$set": {"seen": 1}}, _message(5)))
+            await things.update_one(
+                {"_id": "a"}, add_outbox({"$set": {"seen": 1}}, outgoing_thing(5))
+            )
 
         bus.during_publish = append_to_a
         await relay.drain(["things"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from contracts import Command, Event, Query, Reply
+from servicekit.messages import Outgoing
 
 
 class ThingHappened(Event):
@@ -38,3 +40,17 @@ class ThingAnswer(Reply):
     TYPE: ClassVar[str] = "test.thing_answer.v1"
 
     text: str
+
+
+def outgoing_thing(n: int) -> Outgoing:
+    """An outbox message of service `alpha`, `ThingHappened`'s type, id `msg_<n>`."""
+    return Outgoing(
+        exchange="events",
+        routing_key=ThingHappened.TYPE,
+        message_id=f"msg_{n}",
+        correlation_id="cor_test",
+        type=ThingHappened.TYPE,
+        body=b"{}",
+        occurred_at=datetime(2026, 11, 27, tzinfo=UTC),
+        producer="alpha",
+    )
