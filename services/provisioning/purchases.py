@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pymongo.errors import DuplicateKeyError
 
-from contracts.accounts import Actor, Scope
+from contracts.accounts import Actor, Scope, scopes_of
 from contracts.catalogue import Package
 from contracts.ledger import DebitBalance
 from contracts.money import Money
@@ -73,6 +73,14 @@ def require_orders(actor: Actor, partner_id: str, *scopes: Scope) -> None:
         raise ServiceError("forbidden", f"this needs the {needed} scope")
 
 
+def require_buyer(actor: Actor, partner_id: str) -> None:
+    """Buying (orders, top-ups): as `require_orders` with `orders:write`, and a dashboard user's
+    role must grant `orders:write` too (reading stays open to every user of the partner)."""
+    require_orders(actor, partner_id, Scope.ORDERS_WRITE)
+    if actor.kind == "user" and Scope.ORDERS_WRITE not in scopes_of(actor):
+        raise ServiceError("forbidden", "your role may not buy")
+
+
 READ_ONE = (Scope.ORDERS_READ, Scope.ORDERS_WRITE)
 """Reading one order or top-up: a key that may buy may read what it bought."""
 
@@ -87,7 +95,7 @@ class Purchases:
 
     async def create_order(self, query: CreateOrder, _context: MessageContext) -> OrderView:
         """Store a new order and its debit; or answer the original one of this key."""
-        require_orders(query.actor, query.partner_id, Scope.ORDERS_WRITE)
+        require_buyer(query.actor, query.partner_id)
         terms = query.model_dump(
             mode="json", include={"package_id", "quantity", "max_total_price"}
         ) | {
@@ -118,7 +126,7 @@ class Purchases:
 
     async def create_topup(self, query: CreateTopup, _context: MessageContext) -> TopupView:
         """Store a new top-up of the partner's eSIM and its debit; or answer the original."""
-        require_orders(query.actor, query.partner_id, Scope.ORDERS_WRITE)
+        require_buyer(query.actor, query.partner_id)
         terms = query.model_dump(
             mode="json", include={"iccid", "package_id", "max_total_price"}
         ) | {"kind": Kind.TOPUP.value, "mode": mode_of(query.actor)}
