@@ -13,16 +13,26 @@ from typing import Any
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from contracts import Contract, RemoteError
+from servicekit.acks import AckBook, ChannelAcks
 from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.correlation import bind_correlation_id
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.inbox import Inbox
-from servicekit.messages import context_of, encode
+from servicekit.messages import ATTEMPT_HEADER as ATTEMPT_HEADER
+from servicekit.messages import DEATH_REASON_HEADER as DEATH_REASON_HEADER
+from servicekit.messages import (
+    attempt_of,
+    context_of,
+    copy_delivery,
+    encode,
+    validation_summary,
+)
 from servicekit.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED, TypeMetrics
 from servicekit.router import Route, Router
 from servicekit.topology import (
@@ -32,18 +42,6 @@ from servicekit.topology import (
 )
 
 log = structlog.get_logger("servicekit.consumer")
-
-ATTEMPT_HEADER = "x-attempt"
-DEATH_REASON_HEADER = "x-death-reason"
-
-
-def validation_summary(error: ValidationError) -> str:
-    """A validation error in one line, without the offending input (it may hold secrets)."""
-    parts = [
-        f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}"
-        for item in error.errors(include_input=False, include_url=False)
-    ]
-    return "; ".join(parts)[:500]
 
 
 class Consumer:
@@ -70,6 +68,7 @@ class Consumer:
         self.instance = secrets.token_hex(6)
         self._channels: list[AbstractChannel] = []
         self._metrics: dict[str, TypeMetrics] = {}
+        self._acks = AckBook()
 
     def _metrics_of(self, message_type: str) -> TypeMetrics:
         """The labelled metrics of a routed message type, looked up once (not per message)."""
@@ -126,6 +125,7 @@ class Consumer:
         if self.router.broadcasts and self.bus.is_connected:
             self.bus.connection.close_callbacks.discard(self._broadcast_gap)
             self.bus.connection.reconnect_callbacks.discard(self._broadcast_gap)
+        await self._acks.drain()
         for channel in self._channels:
             if not channel.is_closed:
                 await channel.close()
@@ -138,13 +138,21 @@ class Consumer:
         return channel
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
+        acks, tag = self._acks.begin(message)
+        try:
+            await self._settle(message, acks, tag)
+        finally:
+            acks.abandon(tag)
+
+    async def _settle(self, message: AbstractIncomingMessage, acks: ChannelAcks, tag: int) -> None:
+        """Handle a service-queue delivery, then settle it through its channel's acks."""
         message_type = message.type or ""
         parsed = _parse(message, self.router.routes)
         if isinstance(parsed, str):
-            await self._dead_letter(message, parsed)
+            await self._dead_letter_and_settle(message, parsed, acks, tag)
             return
         route, body = parsed
-        attempt = _attempt_of(message)
+        attempt = attempt_of(message)
         context = context_of(
             message, attempt=attempt, final_attempt=attempt > len(self.retry_delays_ms)
         )
@@ -155,8 +163,7 @@ class Consumer:
         metrics = self._metrics_of(message_type)
         try:
             if inbox is not None and await inbox.seen(context.message_id):
-                MESSAGES_CONSUMED.labels(self.bus.service, message_type, "duplicate").inc()
-                await message.ack()
+                acks.ack(tag, metrics.duplicate.inc)
                 return
             started = time.perf_counter()
             await route.handler(body, context)
@@ -164,40 +171,56 @@ class Consumer:
             if inbox is not None:
                 await inbox.record(context.message_id, message_type)
         except Exception as failure:
-            await self._retry_or_dead_letter(message, attempt, failure)
+            outcome = await self._retry_or_dead_letter(message, attempt, failure)
+            if outcome is None:
+                acks.nack(tag)
+            else:
+                acks.ack(tag, MESSAGES_CONSUMED.labels(self.bus.service, message_type, outcome).inc)
             return
-        await message.ack()
-        metrics.handled.inc()
+        acks.ack(tag, metrics.handled.inc)
         log.debug("message_handled")
+
+    async def _dead_letter_and_settle(
+        self, message: AbstractIncomingMessage, reason: str, acks: ChannelAcks, tag: int
+    ) -> None:
+        if await self._dead_letter(message, reason):
+            acks.ack(tag, self._dead_lettered(message).inc)
+        else:
+            acks.nack(tag)
 
     async def _retry_or_dead_letter(
         self, message: AbstractIncomingMessage, attempt: int, failure: Exception
-    ) -> None:
-        message_type = message.type or ""
+    ) -> str | None:
+        """Republish a failed delivery for a later attempt, or dead-letter it: the outcome
+        ("retried", "dead_lettered"), or None if that publish failed (requeue the delivery)."""
         if attempt > len(self.retry_delays_ms):
             log.error("handler_gave_up", attempt=attempt, error=repr(failure))
-            await self._dead_letter(message, f"handler failed {attempt} times: {failure!r}")
-            return
+            reason = f"handler failed {attempt} times: {failure!r}"
+            return "dead_lettered" if await self._dead_letter(message, reason) else None
         delay = self.retry_delays_ms[attempt - 1]
         log.warning(
             "handler_failed_will_retry", attempt=attempt, delay_ms=delay, error=repr(failure)
         )
-        retry = _copy(message, {ATTEMPT_HEADER: attempt + 1})
+        retry = copy_delivery(message, {ATTEMPT_HEADER: attempt + 1})
         try:
             await self.bus.publish_raw(
                 "", self.bus.topology.retry_queue(self.queue_name, delay), retry
             )
         except Exception:
             log.exception("retry_publish_failed")
-            await message.nack(requeue=True)
-            return
-        await message.ack()
-        MESSAGES_CONSUMED.labels(self.bus.service, message_type, "retried").inc()
+            return None
+        return "retried"
 
     async def _broadcast(self, message: AbstractIncomingMessage) -> None:
         parsed = _parse(message, self.router.broadcasts)
         if isinstance(parsed, str):
-            await self._dead_letter(message, parsed, queue=self.broadcast_group)
+            # A broadcast whose dead letter cannot be published is dropped: its exclusive
+            # queue has no delivery limit to stop a requeued one from coming back forever.
+            if await self._dead_letter(message, parsed, queue=self.broadcast_group):
+                await message.ack()
+                self._dead_lettered(message).inc()
+            else:
+                await message.nack(requeue=False)
             return
         route, body = parsed
         context = context_of(message, attempt=1, final_attempt=True)
@@ -215,24 +238,22 @@ class Consumer:
 
     async def _dead_letter(
         self, message: AbstractIncomingMessage, reason: str, *, queue: str | None = None
-    ) -> None:
-        """Move a message to the dead letters of `queue` (default: the service queue).
-
-        If that publish fails, a service-queue message is requeued (its delivery limit is the
-        backstop); a broadcast is dropped, since its exclusive queue has no such limit.
-        """
+    ) -> bool:
+        """Publish a copy of the message to the dead letters of `queue` (default: the service
+        queue); whether that worked. The caller settles the delivery."""
         log.error("message_dead_lettered", reason=reason, message_type=message.type)
-        dead = _copy(message, {DEATH_REASON_HEADER: reason[:1000]})
+        dead = copy_delivery(message, {DEATH_REASON_HEADER: reason[:1000]})
         try:
             await self.bus.publish_raw(
                 self.bus.topology.dead_letters, queue or self.queue_name, dead
             )
         except Exception:
             log.exception("dead_letter_publish_failed")
-            await message.nack(requeue=queue is None)
-            return
-        await message.ack()
-        MESSAGES_CONSUMED.labels(self.bus.service, message.type or "", "dead_lettered").inc()
+            return False
+        return True
+
+    def _dead_lettered(self, message: AbstractIncomingMessage) -> Counter:
+        return MESSAGES_CONSUMED.labels(self.bus.service, message.type or "", "dead_lettered")
 
     async def _answer(self, message: AbstractIncomingMessage) -> None:
         route = self.router.answers.get(message.type or "")
@@ -294,22 +315,3 @@ def _parse(
     except ValidationError as invalid:
         return f"invalid body: {validation_summary(invalid)}"
     return route, body
-
-
-def _attempt_of(message: AbstractIncomingMessage) -> int:
-    value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
-    return value if isinstance(value, int) and value >= 1 else 1
-
-
-def _copy(message: AbstractIncomingMessage, extra_headers: dict[str, Any]) -> aio_pika.Message:
-    return aio_pika.Message(
-        body=message.body,
-        content_type=message.content_type,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        message_id=message.message_id,
-        correlation_id=message.correlation_id,
-        type=message.type,
-        timestamp=message.timestamp,
-        app_id=message.app_id,
-        headers={**(message.headers or {}), **extra_headers},
-    )

@@ -148,6 +148,10 @@ class Inbox:
 
     Lookups and records of messages handled at the same time share one round trip to the
     store each (see `Batcher`); a record is still reported only once it is written.
+
+    One document per message, not one per batch (`{ids: [...]}`): the embedded servers do
+    not index array membership, so a lookup by `ids` reads the whole inbox and grows with it
+    (decision 0003, fourth session), while `_id` lookups stay flat.
     """
 
     def __init__(

@@ -8,8 +8,14 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
+from aiormq import spec
+from pydantic import ValidationError
 
 from contracts import Contract
+
+PERSISTENT = int(aio_pika.DeliveryMode.PERSISTENT)
+ATTEMPT_HEADER = "x-attempt"
+DEATH_REASON_HEADER = "x-death-reason"
 
 
 @dataclass(frozen=True)
@@ -25,24 +31,21 @@ class Outgoing:
     occurred_at: datetime
     producer: str
 
-    def to_amqp(
-        self, *, persistent: bool = True, headers: dict[str, Any] | None = None
-    ) -> aio_pika.Message:
-        """The AMQP message: JSON body, envelope in the properties."""
-        return aio_pika.Message(
-            body=self.body,
+    def properties(self) -> spec.Basic.Properties:
+        """The AMQP properties of a persistent JSON message: the envelope, no headers.
+
+        Built directly rather than through `aio_pika.Message`, whose constructor and
+        `properties` cost the producer about 14 microseconds a message (its `__setattr__`
+        checks a lock on every field); the publish itself is the same.
+        """
+        return spec.Basic.Properties(
             content_type="application/json",
-            delivery_mode=(
-                aio_pika.DeliveryMode.PERSISTENT
-                if persistent
-                else aio_pika.DeliveryMode.NOT_PERSISTENT
-            ),
+            delivery_mode=PERSISTENT,
             message_id=self.message_id,
             correlation_id=self.correlation_id,
-            type=self.type,
+            message_type=self.type,
             timestamp=self.occurred_at,
             app_id=self.producer,
-            headers=headers or {},
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -104,4 +107,36 @@ def context_of(
         producer=message.app_id or "",
         attempt=attempt,
         final_attempt=final_attempt,
+    )
+
+
+def validation_summary(error: ValidationError) -> str:
+    """A validation error in one line, without the offending input (it may hold secrets)."""
+    parts = [
+        f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}"
+        for item in error.errors(include_input=False, include_url=False)
+    ]
+    return "; ".join(parts)[:500]
+
+
+def attempt_of(message: AbstractIncomingMessage) -> int:
+    """The attempt a delivery is (1 unless a retry says otherwise)."""
+    value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
+    return value if isinstance(value, int) and value >= 1 else 1
+
+
+def copy_delivery(
+    message: AbstractIncomingMessage, extra_headers: dict[str, Any]
+) -> aio_pika.Message:
+    """A persistent copy of a delivery, with extra headers (for a retry or a dead letter)."""
+    return aio_pika.Message(
+        body=message.body,
+        content_type=message.content_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        type=message.type,
+        timestamp=message.timestamp,
+        app_id=message.app_id,
+        headers={**(message.headers or {}), **extra_headers},
     )

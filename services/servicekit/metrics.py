@@ -43,4 +43,5 @@ class TypeMetrics:
 
     def __init__(self, service: str, message_type: str) -> None:
         self.handled = MESSAGES_CONSUMED.labels(service, message_type, "handled")
+        self.duplicate = MESSAGES_CONSUMED.labels(service, message_type, "duplicate")
         self.handler_seconds = HANDLER_SECONDS.labels(service, message_type)
