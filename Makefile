@@ -60,7 +60,7 @@ check: venv $(BENCH_TOOLS_STAMP)
 	$(VENV)/bin/ruff check services deploy tests
 	$(VENV)/bin/ruff format --check services deploy tests
 	$(VENV)/bin/mypy services deploy/devstack deploy/asyncapi.py deploy/bench_orders.py \
-		deploy/bench_logs.py deploy/bench_privacy.py deploy/bench_gateway.py \
+		deploy/bench_logs.py deploy/bench_privacy.py deploy/bench_privacy_commands.py deploy/bench_gateway.py \
 		deploy/bench_gateway_stats.py deploy/load.py deploy/load_hooks.py deploy/load_mix.py \
 		deploy/load_report.py deploy/load_watch.py \
 		deploy/bench.py deploy/bench_runs.py deploy/bench_goals.py deploy/bench_report.py \

@@ -41,6 +41,7 @@ import aio_pika
 from bench_bus import load_average
 from bench_orders import bus_ceiling, simulator_env, store
 from bench_orders_load import say
+from bench_privacy_commands import Counted, prepare
 from bench_privacy_load import CLIENT, Client, running_client
 from bench_privacy_logs import OtherLogs
 from bench_privacy_seed import LOG_RECORDS_PER_SUBJECT, seed_subjects, settle
@@ -54,7 +55,7 @@ from bench_privacy_stats import (
     single_summary,
 )
 from devstack.rabbitmq import amqp_url_from_env, ensure_rabbitmq
-from platform_procs import LocalPlatform, interrupts_as_errors
+from platform_procs import LocalPlatform, interrupts_as_errors, source_path
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
@@ -105,16 +106,19 @@ async def erase_all(
     platform: LocalPlatform, client: Client, args: argparse.Namespace, pids: dict[str, int]
 ) -> Any:
     """Seed, then every phase; the phases' summaries (with the CPU time each process of
-    `pids` spent per erasure)."""
+    `pids` spent per erasure, and each service's store commands per erasure)."""
+    counted = Counted(platform.logs_dir.parent / "commands", pids, SERVICES)
     seeded = await seed_subjects(platform, client.bus, subjects_needed(args), secrets.token_hex(3))
     emails = Emails(seeded.emails)
     if args.warmup:
         say(f"warm-up: {args.warmup} erasures one at a time")
         await client.one_at_a_time(emails.take(args.warmup))
     say(f"one at a time: {args.single} erasures")
+    await counted.start()
     cpu_before = cpu_seconds(pids)
     single = await client.one_at_a_time(emails.take(args.single))
     single_cpu = cpu_ms_per_erasure(cpu_before, cpu_seconds(pids), len(single))
+    single_commands = await counted.per_erasure(len(single))
     result: dict[str, Any] = {
         "seeded": {
             "subjects": len(seeded.emails),
@@ -124,16 +128,22 @@ async def erase_all(
         "single": {
             **single_summary(single, await client.views(single)),
             "cpu_ms_per_erasure": single_cpu,
+            "commands_per_erasure": single_commands,
         },
         "bursts": [],
     }
     for size in args.burst:
         say(f"at once: {size} erasures")
+        await counted.start()
         cpu_before = cpu_seconds(pids)
         erasures, wall = await client.at_once(emails.take(size))
         burst_cpu = cpu_ms_per_erasure(cpu_before, cpu_seconds(pids), size)
         result["bursts"].append(
-            {**burst_summary(size, erasures, wall), "cpu_ms_per_erasure": burst_cpu}
+            {
+                **burst_summary(size, erasures, wall),
+                "cpu_ms_per_erasure": burst_cpu,
+                "commands_per_erasure": await counted.per_erasure(size),
+            }
         )
         say(f"  the last closed after {wall:.2f} s")
     result["flatness"] = await flatness(platform, client, emails, args)
@@ -200,7 +210,12 @@ def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         say(f"store: {described}")
         (data_dir / "logs").mkdir()
         profiled = [args.profile] if args.profile else []
-        extra = {"LOG_LEVEL": args.log_level}
+        counting = prepare(data_dir / "commands")
+        extra = {
+            "LOG_LEVEL": args.log_level,
+            "PYTHONPATH": os.pathsep.join([str(data_dir / "commands"), source_path()]),
+            **counting,
+        }
         with LocalPlatform(
             args.amqp_url, mongo_url, data_dir / "logs", extra_env=extra, profiled=profiled
         ) as platform:

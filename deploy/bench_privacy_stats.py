@@ -208,6 +208,7 @@ def render(result: dict[str, Any]) -> str:
         f" goal p50 <= {single['goal_p50_s']} s: {_met(single)}",
         f"    stages (median ms): {single['stages_ms']}",
         f"    CPU ms per erasure: {single.get('cpu_ms_per_erasure')}",
+        _commands_line(single),
         f"    one erasure's work: {single['work_per_erasure']}",
     ]
     for burst in result["bursts"]:
@@ -219,6 +220,7 @@ def render(result: dict[str, Any]) -> str:
             f" p99 {burst['latency_s']['p99']} s; goal {goal}: {_met(burst)}"
         )
         lines.append(f"    CPU ms per erasure: {burst.get('cpu_ms_per_erasure')}")
+        lines.append(_commands_line(burst))
     for level in flat["levels"]:
         lines.append(
             f"  erasing one subject beside {level['log_records_held']} log records:"
@@ -239,6 +241,12 @@ def render(result: dict[str, Any]) -> str:
     if "profile" in result:
         lines += [f"profile of {result['profiled']} (own time):", result["profile"]]
     return "\n".join(lines)
+
+
+def _commands_line(phase: dict[str, Any]) -> str:
+    counted = phase.get("commands_per_erasure") or {}
+    totals = {name: value for name, value in counted.items() if name != "by_kind"}
+    return f"    store commands per erasure: {totals}"
 
 
 def _ceiling_line(ceiling: dict[str, Any] | None) -> str:

@@ -30,6 +30,7 @@ partner's scope.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,7 @@ from accounts.store import Db
 from contracts.identity import PartnerStatus
 from contracts.privacy import SubjectRef
 from servicekit.erasures import IndexedSubject
+from servicekit.grouped import GroupedFinds, grouped_lookup
 from servicekit.vault import Vault, blind_field
 
 Doc = dict[str, Any]
@@ -150,6 +152,9 @@ class SubjectFinder:
     def __init__(self, db: Db, vault: Vault) -> None:
         self.db = db
         self.vault = vault
+        self._by_id = {
+            name: GroupedFinds(db[name]) for name in (store.RESTRICTIONS, store.LOGIN_THROTTLE)
+        }
 
     async def find(
         self, subject: SubjectRef, *, whole_closed_partners: bool, scope: str | None = None
@@ -225,11 +230,16 @@ class SubjectFinder:
         keys = {f"{kind}:{value}" for kind, value in blind.items()}
         for person in records.people():
             keys.update(person_keys(person))
-        records.restrictions = await self._union(store.RESTRICTIONS, _any_of("_id", sorted(keys)))
         throttle_keys = sorted(key for key in keys if key.startswith("email:"))
         if records.ip_index is not None:
             throttle_keys.append(throttle_key(records.ip_index))
-        records.throttles = await self._union(store.LOGIN_THROTTLE, _any_of("_id", throttle_keys))
+        # By `_id` alone: read together with the lookups of subjects handled meanwhile.
+        restrictions, throttles = await asyncio.gather(
+            self._by_id[store.RESTRICTIONS].find_all(sorted(keys)),
+            self._by_id[store.LOGIN_THROTTLE].find_all(throttle_keys),
+        )
+        records.restrictions = sorted(restrictions, key=lambda document: str(document["_id"]))
+        records.throttles = sorted(throttles, key=lambda document: str(document["_id"]))
 
     async def _union(
         self, collection: str, criteria: Iterable[Doc], scope: str | None = None
@@ -237,10 +247,13 @@ class SubjectFinder:
         """The documents matching any of `criteria` (one query each), each once, by id; with
         a `scope`, only those whose `partner_id` is the scope."""
         found: dict[Any, Doc] = {}
-        for criterion in criteria:
-            scoped = criterion if scope is None else {**criterion, "partner_id": scope}
-            async for document in self.db[collection].find(scoped):
-                found[document["_id"]] = document
+        # Each criterion (one field's values) is read together with the same lookups of the
+        # subjects handled at the same time; the scope is applied to what was found.
+        lookups = [grouped_lookup(self.db[collection], criterion) for criterion in criteria]
+        for documents in await asyncio.gather(*lookups):
+            for document in documents:
+                if scope is None or document.get("partner_id") == scope:
+                    found[document["_id"]] = document
         return [found[key] for key in sorted(found, key=str)]
 
 

@@ -48,13 +48,13 @@ class PrivacyHandlers:
             return
         # Three independent, idempotent writes at once (the message is acknowledged only
         # after all of them): a redelivery after a failure of any one writes nothing twice.
-        _, _, recorded = await asyncio.gather(
+        # The closing's own audit entry follows the receipt's (`finish`, after the gather).
+        _, _, answered = await asyncio.gather(
             receipts.keep(self.db, receipt),
             self._audit_receipt(AuditKind.RECEIPT_ACCEPTED, result, receipt),
-            results.record(self.db, result, receipt.receipt_id),
+            results.record_answer(self.desk, result, receipt.receipt_id),
         )
-        if recorded is not None:
-            await results.close(self.desk, result.request_id, recorded)
+        await results.finish(self.desk, result.request_id, answered)
 
     async def _refuse(self, result: PrivacyTaskCompleted, receipt: CheckedReceipt) -> None:
         """The task stays open with a clear error; the refusal is audited."""
@@ -88,6 +88,7 @@ class PrivacyHandlers:
         await store.register_inventory(
             self.db, event.service, event.categories, event.identifiers, now
         )
+        self.desk.registry_changed()
         log.info("inventory_registered", announcing_service=event.service)
         key_id = await receipts.register_key(self.db, event, now)
         if key_id is not None:

@@ -30,6 +30,7 @@ from privacy.requests import Desk, step_entries
 from privacy.restriction_events import BROADCAST_TYPES, NEEDED_FOR
 from privacy.verification import CodeOutcome
 from servicekit.errors import ServiceError
+from servicekit.grouped import inserts_into
 from servicekit.ids import new_id
 from servicekit.mail import Mailer
 from servicekit.messages import MessageContext
@@ -69,7 +70,7 @@ class Intake:
         # The claim and the registry read are independent: one round trip instead of two.
         linked, services = await asyncio.gather(
             store.claim_open(self.desk.db, key, request_id),
-            store.services_for(self.desk.db, set(subject)),
+            self.desk.services_for(set(subject)),
         )
         if linked is not None:
             found = await self.desk.requests.find_one({"_id": linked})
@@ -86,7 +87,8 @@ class Intake:
             )
             document.update(fanout.fields)
         commands = fanout.commands if fanout is not None else []
-        await self.desk.requests.insert_one(with_outbox(document, *commands))
+        # A new id: written together with the requests opened meanwhile, never a duplicate.
+        await inserts_into(self.desk.requests).insert(with_outbox(document, *commands))
         log.info("privacy_request_opened", request_id=request_id, status=document["status"])
         # The audit entries and the erasure ledger's entry are independent writes.
         after_insert = [self._record_arrival(document, request, steps)]

@@ -21,15 +21,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from contracts.privacy import RequestType
 from privacy.erasure_events import erased_identifiers, required_blind_index
 from privacy.settings import PrivacySettings
 from privacy.store import Db
+from servicekit.grouped import inserts_into
 
 LEDGER = "erasure_ledger"
 REAPPLY_RUNS = "reapply_runs"
+REAPPLY_ANSWERS = "reapply_answers"
+"""One document per answer of a reapply run, keyed by run, service and request, so that a
+redelivered or duplicated answer is counted once."""
 
 
 async def create_indexes(db: Db) -> None:
@@ -37,6 +39,7 @@ async def create_indexes(db: Db) -> None:
     await db[LEDGER].create_index("indexes")
     await db[LEDGER].create_index("erased_at")
     await db[REAPPLY_RUNS].create_index("started_at")
+    await db[REAPPLY_ANSWERS].create_index("run_id")
 
 
 async def record(
@@ -54,7 +57,4 @@ async def record(
     }
     if request.get("scope_partner_id") is not None:
         entry["scope_partner_id"] = request["scope_partner_id"]
-    try:
-        await db[LEDGER].insert_one(entry)
-    except DuplicateKeyError:
-        return
+    await inserts_into(db[LEDGER]).insert(entry)  # with the other erasures starting meanwhile

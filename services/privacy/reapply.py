@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from pymongo.errors import DuplicateKeyError
 
 from contracts.erasure_ledger import (
     ErasedIdentifier,
@@ -25,7 +26,7 @@ from contracts.erasure_ledger import (
 )
 from contracts.privacy import Disposition
 from privacy import store
-from privacy.ledger import LEDGER, REAPPLY_RUNS
+from privacy.ledger import LEDGER, REAPPLY_ANSWERS, REAPPLY_RUNS
 from privacy.requests import Desk
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
@@ -55,9 +56,6 @@ class Reapply:
                 "by": query.by,
                 "started_at": self.desk.clock(),
                 "expected": len(entries) * len(services),
-                "answered": 0,
-                "failed": 0,
-                "erased_again": 0,
             }
         )
         commands = [
@@ -81,23 +79,38 @@ class Reapply:
         )
 
     async def answered(self, event: ErasureReapplied, _context: MessageContext) -> None:
-        """Count one service's answer on its run (the inbox makes a redelivery count once)."""
+        """Keep one service's answer on its run, once: a copy of the answer finds its key
+        taken and changes nothing."""
         erased = sum(o.records for o in event.outcomes if o.disposition in ERASED)
-        await self.desk.db[REAPPLY_RUNS].update_one(
-            {"_id": event.run_id},
-            {"$inc": {"answered": 1, "failed": int(not event.succeeded), "erased_again": erased}},
-        )
+        answer = {
+            "_id": f"{event.run_id}|{event.service}|{event.request_id}",
+            "run_id": event.run_id,
+            "failed": int(not event.succeeded),
+            "erased": erased,
+        }
+        try:
+            await self.desk.db[REAPPLY_ANSWERS].insert_one(answer)
+        except DuplicateKeyError:
+            log.info("reapply_answer_already_counted", run_id=event.run_id)
 
     async def get(self, query: GetReapplyRun, _context: MessageContext) -> ReapplyRunView:
-        """A run's progress."""
+        """A run's progress: its answers counted."""
         run = await self.desk.db[REAPPLY_RUNS].find_one({"_id": query.run_id})
         if run is None:
             raise ServiceError("not_found", "no such reapply run")
+        answers = self.desk.db[REAPPLY_ANSWERS].find(
+            {"run_id": query.run_id}, {"failed": 1, "erased": 1}
+        )
+        answered = failed = erased = 0
+        async for answer in answers:  # summed here: FerretDB's $group takes one accumulator
+            answered += 1
+            failed += answer["failed"]
+            erased += answer["erased"]
         return ReapplyRunView(
             run_id=run["_id"],
             started_at=run["started_at"],
             expected=run["expected"],
-            answered=run["answered"],
-            failed=run["failed"],
-            erased_again=run["erased_again"],
+            answered=answered,
+            failed=failed,
+            erased_again=erased,
         )

@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from contracts.privacy import CategoryOutcome, InventoryAnnounced, PrivacyTaskCompleted
 from privacy import store
 from privacy.store import Db
+from servicekit.grouped import inserts_into
 from servicekit.receipts import (
     ReceiptKeyError,
     canonical_receipt,
@@ -158,9 +159,9 @@ async def check(db: Db, result: PrivacyTaskCompleted, now: datetime) -> CheckedR
 
 
 async def keep(db: Db, receipt: CheckedReceipt) -> None:
-    """Keep a checked receipt, accepted or not (once per distinct receipt)."""
-    with contextlib.suppress(DuplicateKeyError):
-        await db[RECEIPTS].insert_one(receipt.document)
+    """Keep a checked receipt, accepted or not (once per distinct receipt), written together
+    with the receipts other handlers keep meanwhile."""
+    await inserts_into(db[RECEIPTS]).insert(receipt.document)
 
 
 @dataclass

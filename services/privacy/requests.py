@@ -8,6 +8,8 @@ recorded in the audit trail. A move from a state the request is no longer in is 
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +31,16 @@ from servicekit.ids import new_id
 from servicekit.messages import Outgoing
 from servicekit.outbox import add_outbox
 
+REGISTRY_CACHE_SECONDS = 5.0
+"""How long a process answers "which services hold data found by these identifiers" from
+the registry it last read. An announcement handled here drops it at once; one handled by
+another replica is seen here at most this late, as if it had waited that long in its queue
+(a request opened meanwhile fans out to the services registered before, exactly as one
+opened just before the announcement would)."""
+
+SEEN_REQUESTS = 4096
+"""Requests whose last write a process remembers (`Desk.remember`)."""
+
 
 @dataclass(frozen=True)
 class Fanout:
@@ -48,6 +60,11 @@ class Desk:
     settings: PrivacySettings
     clock: Clock = utcnow
     _owners_known: bool = field(default=False, init=False, repr=False)
+    _registry: tuple[float, store.Registry] | None = field(default=None, init=False, repr=False)
+    _registry_changes: int = field(default=0, init=False, repr=False)
+    _seen: OrderedDict[str, dict[str, Any]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
 
     @property
     def requests(self) -> Any:
@@ -62,6 +79,40 @@ class Desk:
         if not self._owners_known:
             self._owners_known = bool(await store.registered_services(self.db))
         return self._owners_known
+
+    async def services_for(self, kinds: set[str]) -> list[str]:
+        """The registered services that can find a subject by one of these identifier kinds,
+        from the registry as read at most `REGISTRY_CACHE_SECONDS` ago."""
+        now = time.monotonic()
+        cached = self._registry
+        if cached is not None and now - cached[0] <= REGISTRY_CACHE_SECONDS:
+            return store.services_in(cached[1], kinds)
+        changes = self._registry_changes
+        registered = await store.registry(self.db)
+        if changes == self._registry_changes:  # not read across a registration
+            self._registry = (now, registered)
+        return store.services_in(registered, kinds)
+
+    def registry_changed(self) -> None:
+        """An announcement was registered: the next fan-out reads the registry again."""
+        self._registry = None
+        self._registry_changes += 1
+
+    def remember(self, request: Mapping[str, Any]) -> None:
+        """Keep the request as just written, for a guess at its next write (a hint only:
+        every write guessed from it is conditional on what it assumes)."""
+        self._seen[request["_id"]] = dict(request)
+        self._seen.move_to_end(request["_id"])
+        while len(self._seen) > SEEN_REQUESTS:
+            self._seen.popitem(last=False)
+
+    def last_seen(self, request_id: str) -> dict[str, Any] | None:
+        """The request as this process last wrote it, if it still remembers."""
+        return self._seen.get(request_id)
+
+    def forget(self, request_id: str) -> None:
+        """The request closed: nothing more to guess."""
+        self._seen.pop(request_id, None)
 
     async def load(self, request_id: str, partner_id: str | None = None) -> dict[str, Any]:
         """A request; `not_found` if it does not exist or belongs to another partner."""
@@ -83,7 +134,7 @@ class Desk:
         """One task per service that can find the subject by one of its identifiers (those
         `services`, when the caller has read them from the registry already)."""
         if services is None:
-            services = await store.services_for(self.db, set(request["subject"]))
+            services = await self.services_for(set(request["subject"]))
         action = lifecycle.ACTION_OF[request["type"]]
         wait = self.settings.privacy_task_retry_seconds[0]
         tasks = {

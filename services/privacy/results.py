@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -55,26 +57,34 @@ async def mark_refused(db: Db, result: PrivacyTaskCompleted, reason: str) -> Non
     )
 
 
-async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> dict[str, Any] | None:
-    """Record a verified result as its task's result (and keep its export); the request as it
-    now is, or None when the result answers no task of the request as it now is."""
-    status = TaskStatus.COMPLETED if result.succeeded else TaskStatus.FAILED
+def _task_status(result: PrivacyTaskCompleted) -> TaskStatus:
+    return TaskStatus.COMPLETED if result.succeeded else TaskStatus.FAILED
+
+
+def _recorded_fields(result: PrivacyTaskCompleted, receipt_id: str) -> dict[str, Any]:
+    """The `$set` that records a result as its task's result."""
     task = f"tasks.{result.service}"
     recorded: dict[str, Any] = {
-        f"{task}.status": status.value,
+        f"{task}.status": _task_status(result).value,
         f"{task}.outcomes": [o.model_dump(mode="json") for o in result.outcomes],
         f"{task}.completed_at": result.completed_at,
         f"{task}.receipt": receipt_id,
     }
     if result.error is not None:
         recorded[f"{task}.error"] = result.error
+    return recorded
+
+
+async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> dict[str, Any] | None:
+    """Record a verified result as its task's result (and keep its export); the request as it
+    now is, or None when the result answers no task of the request as it now is."""
     updated = await db[store.REQUESTS].find_one_and_update(
         {
             "_id": result.request_id,
-            f"{task}.task_id": result.task_id,
+            f"tasks.{result.service}.task_id": result.task_id,
             "status": {"$in": [s.value for s in ANSWERABLE]},
         },
-        {"$set": recorded},
+        {"$set": _recorded_fields(result, receipt_id)},
         return_document=ReturnDocument.AFTER,
     )
     if result.export is not None:
@@ -107,33 +117,125 @@ async def close(
     if final is None or document["status"] not in ANSWERABLE or document["status"] == final:
         return None
     now = desk.clock()
+    closed = await desk.requests.find_one_and_update(
+        {"_id": request_id, "status": document["status"]},
+        closing_update(desk, document, final, now),
+        return_document=ReturnDocument.AFTER,
+    )
+    if closed is None:
+        return None
+    await after_closing(desk, Closed(closed, document["status"], final, now))
+    return final
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A request just closed: as written, the state it left and the one it took, when."""
+
+    request: dict[str, Any]
+    was: str
+    final: RequestStatus
+    at: datetime
+
+
+def closing_update(
+    desk: Desk, document: Mapping[str, Any], final: RequestStatus, now: datetime
+) -> dict[str, Any]:
+    """The write that closes a request in `final`, announcing it through its outbox."""
     announcement = PrivacyRequestClosed(
-        request_id=request_id,
+        request_id=document["_id"],
         type=document["type"],
         partner_id=document.get("partner_id"),
         status=final,
         closed_at=now,
     )
-    closed = await desk.requests.find_one_and_update(
-        {"_id": request_id, "status": document["status"]},
-        add_outbox(
-            {"$set": {"status": final.value, "completion": {"at": now}}, "$unset": {"retry": ""}},
-            desk.bus.outgoing(announcement),
-        ),
-        return_document=ReturnDocument.AFTER,
+    return add_outbox(
+        {"$set": {"status": final.value, "completion": {"at": now}}, "$unset": {"retry": ""}},
+        desk.bus.outgoing(announcement),
     )
-    if closed is None:
-        return None
+
+
+async def after_closing(desk: Desk, closed: Closed) -> None:
+    """What follows a closing write: the duplicate claim released, the closing audited."""
+    request_id = closed.request["_id"]
+    desk.forget(request_id)
     await asyncio.gather(
-        store.release_open(desk.db, closed),
+        store.release_open(desk.db, closed.request),
         audit.append(
             desk.db,
-            CLOSING_KIND[final],
-            key=f"closed:{request_id}:{final.value}:{now.isoformat()}",
-            now=now,
+            CLOSING_KIND[closed.final],
+            key=f"closed:{request_id}:{closed.final.value}:{closed.at.isoformat()}",
+            now=closed.at,
             request_id=request_id,
-            detail={"from": document["status"]},
+            detail={"from": closed.was},
         ),
     )
-    log.info("privacy_request_closed", request_id=request_id, status=final.value)
-    return final
+    log.info("privacy_request_closed", request_id=request_id, status=closed.final.value)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What recording a result did: the request as recorded (None: the result answers no
+    task of it), or, when it answered the last open task, the request closed with it."""
+
+    recorded: dict[str, Any] | None = None
+    closed: Closed | None = None
+
+
+async def record_answer(desk: Desk, result: PrivacyTaskCompleted, receipt_id: str) -> Answered:
+    """Record a verified result. When this process last saw every other task of the request
+    answered, the result is recorded and the request closed by one conditional write, which
+    names the state of every task as last seen: if any changed meanwhile it matches nothing
+    and the result is recorded alone, as always (then `finish` closes it if it is the last)."""
+    guess = _closing_guess(desk, result)
+    if guess is not None:
+        criteria, known, final = guess
+        now = desk.clock()
+        update = closing_update(desk, known, final, now)
+        update["$set"].update(_recorded_fields(result, receipt_id))
+        closed = await desk.requests.find_one_and_update(
+            criteria, update, return_document=ReturnDocument.AFTER
+        )
+        if closed is not None:
+            return Answered(closed=Closed(closed, known["status"], final, now))
+    recorded = await record(desk.db, result, receipt_id)
+    if recorded is not None:
+        desk.remember(recorded)
+    return Answered(recorded=recorded)
+
+
+async def finish(desk: Desk, request_id: str, answered: Answered) -> None:
+    """After a result is recorded (and audited): close the request if no task is open."""
+    if answered.closed is not None:
+        await after_closing(desk, answered.closed)
+    elif answered.recorded is not None:
+        await close(desk, request_id, answered.recorded)
+
+
+def _closing_guess(
+    desk: Desk, result: PrivacyTaskCompleted
+) -> tuple[dict[str, Any], Mapping[str, Any], RequestStatus] | None:
+    """The criteria of "every other task is still as last seen", the request as last seen and
+    the state it closes in, when this result would answer its last open task; else None."""
+    known = desk.last_seen(result.request_id)
+    if known is None or result.export is not None:
+        return None
+    tasks: Mapping[str, Mapping[str, Any]] = known.get("tasks", {})
+    answered = tasks.get(result.service)
+    if answered is None or answered.get("task_id") != result.task_id:
+        return None
+    others = {service: task for service, task in tasks.items() if service != result.service}
+    final = lifecycle.closing_status(
+        [_task_status(result).value, *(task["status"] for task in others.values())]
+    )
+    if final is None or known["status"] not in ANSWERABLE or known["status"] == final:
+        return None
+    criteria: dict[str, Any] = {
+        "_id": result.request_id,
+        "status": known["status"],
+        f"tasks.{result.service}.task_id": result.task_id,
+    }
+    for service, task in others.items():
+        criteria[f"tasks.{service}.task_id"] = task["task_id"]
+        criteria[f"tasks.{service}.status"] = task["status"]
+    return criteria, known, final

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from contracts.privacy import OPEN_STATUSES, DataCategory
+from servicekit.grouped import Group, inserts_into
 
 REQUESTS = "requests"
 OPEN_REQUESTS = "open_requests"
@@ -41,15 +41,29 @@ async def registered_services(db: Db) -> list[str]:
     return sorted([doc["_id"] async for doc in db[REGISTRY].find({}, {"_id": 1})])
 
 
-async def services_for(db: Db, kinds: set[str]) -> list[str]:
-    """The registered services that can find a subject by one of these identifier kinds (a
-    service that did not say which kinds it uses is asked always)."""
-    services = []
+Registry = dict[str, frozenset[str] | None]
+"""Each registered service by name, with the identifier kinds it finds subjects by (None: it
+did not say, so it is asked always)."""
+
+
+async def registry(db: Db) -> Registry:
+    """Every registered service and the identifier kinds it finds subjects by."""
+    found: Registry = {}
     async for entry in db[REGISTRY].find({}):
         held = entry["announcement"].get("identifiers")
-        if held is None or kinds & set(held):
-            services.append(entry["_id"])
-    return sorted(services)
+        found[entry["_id"]] = None if held is None else frozenset(held)
+    return found
+
+
+def services_in(registered: Registry, kinds: set[str]) -> list[str]:
+    """The registered services that can find a subject by one of these identifier kinds (a
+    service that did not say which kinds it uses is asked always)."""
+    return sorted(service for service, held in registered.items() if held is None or kinds & held)
+
+
+async def services_for(db: Db, kinds: set[str]) -> list[str]:
+    """`services_in` the registry as stored now."""
+    return services_in(await registry(db), kinds)
 
 
 async def register_inventory(
@@ -94,11 +108,9 @@ async def claim_open(db: Db, key: str, request_id: str) -> str | None:
 
     A key left by a request that was never stored (a crash between the two writes) or that is
     no longer open is taken over."""
-    try:
-        await db[OPEN_REQUESTS].insert_one({"_id": key, "request_id": request_id})
+    claim = {"_id": key, "request_id": request_id}
+    if await inserts_into(db[OPEN_REQUESTS]).insert(claim):  # with other requests' claims
         return None
-    except DuplicateKeyError:
-        pass
     held = await db[OPEN_REQUESTS].find_one({"_id": key})
     holder = held["request_id"] if held is not None else None
     if holder is not None:
@@ -136,4 +148,35 @@ async def release_open(db: Db, request: Mapping[str, Any]) -> None:
     delete filtered on any other field by reading the whole collection (decision 0002), which
     made every closing cost as much as the open requests there are. A claim left behind (a
     crash before this) is taken over by the next request with the same terms."""
-    await db[OPEN_REQUESTS].delete_one({"_id": open_key_of(request), "request_id": request["_id"]})
+    await _releases(db).call((open_key_of(request), str(request["_id"])))
+
+
+_RELEASES: dict[tuple[int, str], tuple[asyncio.AbstractEventLoop, Group[Claim, None]]] = {}
+
+Claim = tuple[str, str]
+"""An open key and the request that holds it."""
+
+
+def _releases(db: Db) -> Group[Claim, None]:
+    """This process's releases of claims in `db`, made together while one is at the store."""
+    loop = asyncio.get_running_loop()
+    slot = (id(db.client), db.name)
+    held = _RELEASES.get(slot)
+    if held is None or held[0] is not loop:
+        held = _RELEASES[slot] = (loop, Group(lambda claims: _release_many(db, claims), 256))
+    return held[1]
+
+
+async def _release_many(db: Db, claims: list[Claim]) -> list[None]:
+    """Delete these claims, each only while its request holds it. One `$in` on both fields is
+    exact: a claim held by a request in the batch is that request's own key (the key is made
+    from the request's terms), so it is never a pair the batch did not name."""
+    if len(claims) == 1:
+        key, request_id = claims[0]
+        await db[OPEN_REQUESTS].delete_one({"_id": key, "request_id": request_id})
+    else:
+        keys, request_ids = sorted({k for k, _ in claims}), sorted({r for _, r in claims})
+        await db[OPEN_REQUESTS].delete_many(
+            {"_id": {"$in": keys}, "request_id": {"$in": request_ids}}
+        )
+    return [None] * len(claims)

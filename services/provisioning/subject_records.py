@@ -34,6 +34,7 @@ from provisioning.purchase_store import END_USER_INDEX, Kind
 from provisioning.store import Db
 from provisioning.webhook_store import ATTEMPTS, DELIVERIES, ENDPOINTS
 from servicekit.erasures import IndexedSubject
+from servicekit.grouped import grouped_lookup
 from servicekit.vault import Vault
 
 Doc = dict[str, Any]
@@ -99,15 +100,20 @@ class SubjectRecords:
 
     async def _find(self, collection: str, criteria: Iterable[Doc], scope: str | None) -> list[Doc]:
         """The union of the documents matching any of the criteria (each one indexed); with
-        a scope, only those whose `partner_id` is the scope."""
-        scoped = [one if scope is None else {**one, "partner_id": scope} for one in criteria]
-        found: dict[Any, Doc] = {}
-        for documents in await asyncio.gather(*(self._read(collection, c) for c in scoped)):
-            found.update((document["_id"], document) for document in documents)
-        return list(found.values())
+        a scope, only those whose `partner_id` is the scope.
 
-    async def _read(self, collection: str, criterion: Doc) -> list[Doc]:
-        return [document async for document in self.db[collection].find(criterion)]
+        Each criterion is one field's values, read together with the same field's lookups of
+        the other subjects handled at the same time (`servicekit.grouped.GroupedLookups`);
+        the scope is then applied to what was found, as the store would have."""
+        found: dict[Any, Doc] = {}
+        lookups = [grouped_lookup(self.db[collection], criterion) for criterion in criteria]
+        for documents in await asyncio.gather(*lookups):
+            found.update(
+                (document["_id"], document)
+                for document in documents
+                if scope is None or document.get("partner_id") == scope
+            )
+        return list(found.values())
 
     @staticmethod
     def _purchase_criteria(found: IndexedSubject, scope: str | None) -> list[Doc]:

@@ -36,6 +36,7 @@ from contracts.erasure_ledger import (
 from contracts.privacy import CategoryOutcome, SubjectRef
 from servicekit.bus import Bus
 from servicekit.crypto import BlindIndex
+from servicekit.grouped import GroupedInserts
 from servicekit.messages import MessageContext
 from servicekit.outbox import OutboxRelay, with_outbox
 from servicekit.router import Router
@@ -101,6 +102,7 @@ class ErasureRegister:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], blind: BlindIndex | None) -> None:
         self.collection = db[ERASED_SUBJECTS]
         self.blind = blind
+        self._inserts = GroupedInserts(self.collection)
         self._indexed = False
 
     async def create_indexes(self) -> None:
@@ -119,10 +121,8 @@ class ErasureRegister:
         }
         if erasure.scope_partner_id is not None:
             document["scope_partner_id"] = erasure.scope_partner_id
-        try:
-            await self.collection.insert_one(document)
-        except DuplicateKeyError:
-            return
+        # Written together with the other erasures announced meanwhile; a copy stores nothing.
+        await self._inserts.insert(document)
 
     def index(self, kind: str, value: str) -> str | None:
         """The blind index of an identifier; None without a blind-index key."""

@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 import structlog
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from contracts.erasure_ledger import ErasedIdentifier
 from contracts.privacy import (
@@ -36,6 +35,7 @@ from servicekit.bus import Bus
 from servicekit.clock import utcnow
 from servicekit.erasures import join_erasure_ledger
 from servicekit.export_parts import EXPORT_PARTS, ExportInParts, parts_if_large, write_parts
+from servicekit.grouped import GroupedFinds, GroupedInserts
 from servicekit.messages import MessageContext, Outgoing
 from servicekit.outbox import OutboxRelay, with_outbox
 from servicekit.receipts import ReceiptSigner, to_millisecond
@@ -134,7 +134,10 @@ def join_privacy(
     An export larger than `export_part_bytes` travels in parts of at most that many bytes,
     each written as an outbox document of its own before the receipt that carries the result
     (`servicekit.export_parts.write_parts`)."""
-    receipts = db[RECEIPTS]
+    # Tasks handled at the same time look up and keep their receipts together (one store
+    # command for many: `servicekit.grouped`), each still before and after its own work.
+    receipts_read = GroupedFinds(db[RECEIPTS])
+    receipts_kept = GroupedInserts(db[RECEIPTS])
     for collection in (EXPORT_PARTS, RECEIPTS):
         if collection not in relay.collections:
             relay.collections.append(collection)
@@ -142,7 +145,7 @@ def join_privacy(
     async def run_task(
         command: SubjectCommand, context: MessageContext, action: PrivacyAction, work: Action
     ) -> None:
-        done = await receipts.find_one({"_id": command.task_id})
+        done = await receipts_read.find(command.task_id)
         if done is not None:
             await answer_again(done, command, context, action, work)
             return
@@ -161,10 +164,8 @@ def join_privacy(
         }
         if result.error is not None:
             receipt["error"] = result.error
-        try:
-            await receipts.insert_one(with_outbox(receipt, outgoing(result, context)))
-        except DuplicateKeyError:
-            return
+        # Not written (a copy of the command did it first): that copy's result goes out.
+        await receipts_kept.insert(with_outbox(receipt, outgoing(result, context)))
 
     def outgoing(message: Any, context: MessageContext) -> Outgoing:
         return bus.outgoing(message, correlation_id=context.correlation_id)
