@@ -34,8 +34,8 @@ from contracts.logs import TechnicalRecord, TechnicalRecordsShipped
 from logs import store as logs_store
 from logs.handlers import LogWriter, record_id, technical_documents
 from servicekit.clock import utcnow
+from servicekit.grouped import insert_unordered
 from servicekit.ids import new_id
-from servicekit.inbox import insert_new
 from servicekit.keyring import EncryptionSettings
 from servicekit.vault import Vault
 
@@ -136,17 +136,17 @@ class OtherLogs:
     async def _insert(self, documents: list[Doc]) -> None:
         """One unordered insert, tried again when the connection drops: an embedded server
         busy with a big insert can miss the client's heartbeat, and the client then cancels
-        what is in flight. Ids already stored are skipped (`insert_new`)."""
+        what is in flight. Ids already stored are skipped (`insert_unordered`)."""
         for attempt in range(1, INSERT_ATTEMPTS + 1):
             try:
-                failures = await insert_new(self.db[logs_store.TECHNICAL], documents)
+                stored = await insert_unordered(self.db[logs_store.TECHNICAL], documents)
             except (AutoReconnect, _OperationCancelled) as failure:
                 if attempt == INSERT_ATTEMPTS:
                     raise
                 say(f"  insert interrupted ({failure!r}); trying the batch again")
                 await asyncio.sleep(RETRY_PAUSE_S)
                 continue
-            failed = next((failure for failure in failures if failure is not None), None)
+            failed = next((outcome for outcome in stored if isinstance(outcome, Exception)), None)
             if failed is not None:
                 raise failed
             return

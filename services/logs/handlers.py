@@ -28,7 +28,7 @@ from logs.late_records import LateRecords
 from logs.store import Db, Document
 from servicekit.crypto import SUBJECT_ID, FieldCipher
 from servicekit.erasures import ErasureRegister
-from servicekit.inbox import Batcher, insert_new
+from servicekit.grouped import Group, insert_unordered
 from servicekit.messages import MessageContext
 from servicekit.vault import Vault, blind_field
 
@@ -116,7 +116,7 @@ class LogWriter:
     ) -> None:
         self.db = db
         self.vault = vault
-        self._batcher: Batcher[Write, None] = Batcher(self._write, batch_limit)
+        self._batcher: Group[Write, None] = Group(self._write, batch_limit)
         self._ciphers = SealingCiphers(vault, cipher_seconds)
         self._indexes = BlindIndexes(vault)
         self._late = LateRecords(ErasureRegister(db, vault.blind_index), self._indexes.of)
@@ -136,11 +136,12 @@ class LogWriter:
         results: list[Exception | None] = [None] * len(writes)
         for collection, positions in by_collection.items():
             documents = [document for p in positions for document in writes[p][1]]
-            failures = await insert_new(self.db[collection], documents)
+            stored = await insert_unordered(self.db[collection], documents)
             start = 0
             for p in positions:
                 count = len(writes[p][1])
-                results[p] = next((f for f in failures[start : start + count] if f), None)
+                mine = stored[start : start + count]
+                results[p] = next((f for f in mine if isinstance(f, Exception)), None)
                 start += count
         return results
 

@@ -11,7 +11,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.privacy import OPEN_STATUSES, DataCategory
-from servicekit.grouped import Group, inserts_into
+from servicekit.grouped import Group, inserts_into, per_process
 
 REQUESTS = "requests"
 OPEN_REQUESTS = "open_requests"
@@ -151,20 +151,16 @@ async def release_open(db: Db, request: Mapping[str, Any]) -> None:
     await _releases(db).call((open_key_of(request), str(request["_id"])))
 
 
-_RELEASES: dict[tuple[int, str], tuple[asyncio.AbstractEventLoop, Group[Claim, None]]] = {}
-
 Claim = tuple[str, str]
 """An open key and the request that holds it."""
 
 
 def _releases(db: Db) -> Group[Claim, None]:
     """This process's releases of claims in `db`, made together while one is at the store."""
-    loop = asyncio.get_running_loop()
-    slot = (id(db.client), db.name)
-    held = _RELEASES.get(slot)
-    if held is None or held[0] is not loop:
-        held = _RELEASES[slot] = (loop, Group(lambda claims: _release_many(db, claims), 256))
-    return held[1]
+    releases: Group[Claim, None] = per_process(
+        "release", db[OPEN_REQUESTS], lambda: Group(lambda claims: _release_many(db, claims))
+    )
+    return releases
 
 
 async def _release_many(db: Db, claims: list[Claim]) -> list[None]:

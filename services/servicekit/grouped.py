@@ -1,4 +1,4 @@
-"""Store calls of concurrent handlers written together: inserts and reads by `_id`.
+"""Group commit: store calls of concurrent handlers sent together (inserts, reads by `_id`).
 
 In a burst every handler of a service makes the same few calls (keep a receipt, remember an
 erasure, look up a task's receipt), each its own round trip and its own command for the store
@@ -18,10 +18,10 @@ from typing import Any, Generic, TypeVar
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, WriteError
 
-from servicekit.inbox import DUPLICATE_KEY
-
 LIMIT = 256
 """Most documents one grouped command carries."""
+
+DUPLICATE_KEY = 11000
 
 Collection = AsyncCollection[dict[str, Any]]
 Doc = dict[str, Any]
@@ -30,16 +30,32 @@ R = TypeVar("R")
 
 
 class Group(Generic[T, R]):
-    """Group commit: a call made while none is at the store runs at once, in the caller's own
-    task (no hop, no linger: one request alone never waits); calls made while one is at the
-    store wait, and when it returns they go together, `limit` at a time, in a task of their
-    own. Each caller gets its own result or its own exception."""
+    """Group commit: calls made while one is at the store go together in the next command.
 
-    def __init__(self, run: Callable[[list[T]], Awaitable[Sequence[R | Exception]]], limit: int):
+    A call made while none is at the store runs at once, in the caller's own task (no hop:
+    one request alone never waits). Calls made meanwhile wait; when it returns they go
+    together, `limit` at a time, in a task of their own, each batch first lingering up to
+    `linger` seconds for more unless it is full (a latency trade: under load a call waits up
+    to that much more, for fewer round trips). Each caller gets its own result or its own
+    exception, only after the command that carried it finished, so nothing is reported done
+    before it is.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
+        limit: int = LIMIT,
+        *,
+        linger: float = 0.0,
+        observe: Callable[[int], None] | None = None,
+    ) -> None:
         self._run = run
         self._limit = limit
+        self._linger = linger
+        self._observe = observe
         self._busy = False
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._full: asyncio.Future[None] | None = None
         self._drainer: asyncio.Task[None] | None = None
 
     async def call(self, item: T) -> R:
@@ -47,15 +63,23 @@ class Group(Generic[T, R]):
         if self._busy:
             future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
             self._waiting.append((item, future))
+            full = self._full
+            if len(self._waiting) >= self._limit and full is not None and not full.done():
+                full.set_result(None)
             return await future
         self._busy = True
         try:
-            (result,) = await self._run([item])
+            (result,) = await self._run_batch([item])
         finally:
             self._hand_over()
         if isinstance(result, Exception):
             raise result
         return result
+
+    async def _run_batch(self, items: list[T]) -> Sequence[R | Exception]:
+        if self._observe is not None:
+            self._observe(len(items))
+        return await self._run(items)
 
     def _hand_over(self) -> None:
         if self._waiting:
@@ -68,9 +92,10 @@ class Group(Generic[T, R]):
         batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
             while self._waiting:
+                await self._linger_for_more()
                 batch, self._waiting = self._waiting[: self._limit], self._waiting[self._limit :]
                 try:
-                    results: Sequence[R | Exception] = await self._run([i for i, _ in batch])
+                    results = await self._run_batch([item for item, _ in batch])
                 except Exception as failure:
                     results = [failure] * len(batch)
                 for (_, future), result in zip(batch, results, strict=True):
@@ -82,10 +107,24 @@ class Group(Generic[T, R]):
                         future.set_result(result)
         finally:
             self._busy = False
+            self._full = None
             for _, future in [*batch, *self._waiting]:
                 if not future.done():
                     future.cancel()
             self._waiting.clear()
+
+    async def _linger_for_more(self) -> None:
+        """Wait up to `linger` seconds, or until a full batch is waiting."""
+        if not self._linger or len(self._waiting) >= self._limit:
+            return
+        self._full = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(self._linger):
+                await self._full
+        except TimeoutError:
+            pass
+        finally:
+            self._full = None
 
 
 class GroupedInserts:
@@ -100,33 +139,31 @@ class GroupedInserts:
         return await self._batcher.call(document)
 
     async def _insert_many(self, documents: list[dict[str, Any]]) -> list[bool | Exception]:
-        if len(documents) == 1:
-            return [await _insert_one(self.collection, documents[0])]
-        try:
-            await self.collection.insert_many(documents, ordered=False)
-        except BulkWriteError as failure:
-            if failure.details.get("writeConcernErrors"):
-                raise
-            results: list[bool | Exception] = [True] * len(documents)
-            for error in failure.details.get("writeErrors", []):
-                code = error.get("code")
-                results[error["index"]] = (
-                    False
-                    if code == DUPLICATE_KEY
-                    else WriteError(error.get("errmsg", "write failed"), code, error)
-                )
-            return results
-        return [True] * len(documents)
+        return await insert_unordered(self.collection, documents)
 
 
-async def _insert_one(collection: Collection, document: dict[str, Any]) -> bool:
+async def insert_unordered(
+    collection: Collection, documents: list[dict[str, Any]]
+) -> list[bool | Exception]:
+    """Insert unordered; per document True (written now), False (its `_id` was stored
+    already: a redelivery, not a failure) or the error that kept it out."""
+    if not documents:
+        return []
     try:
-        await collection.insert_one(document)
-    except WriteError as failure:
-        if failure.code == DUPLICATE_KEY:
-            return False
-        raise
-    return True
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as failure:
+        if failure.details.get("writeConcernErrors"):
+            raise
+        results: list[bool | Exception] = [True] * len(documents)
+        for error in failure.details.get("writeErrors", []):
+            code = error.get("code")
+            results[error["index"]] = (
+                False
+                if code == DUPLICATE_KEY
+                else WriteError(error.get("errmsg", "write failed"), code, error)
+            )
+        return results
+    return [True] * len(documents)
 
 
 class GroupedFinds:
@@ -221,20 +258,20 @@ def values_at(document: Mapping[str, Any], path: str) -> set[Any]:
     return flat
 
 
-_SHARED: dict[tuple[str, int, str, str, str], tuple[asyncio.AbstractEventLoop, Any]] = {}
+_SHARED: dict[tuple[str, int, str, str], tuple[asyncio.AbstractEventLoop, Any]] = {}
 
 
 def inserts_into(collection: Collection) -> GroupedInserts:
     """This process's grouped inserts into `collection`, on the running event loop (for code
     that is handed a database rather than holding one object per collection)."""
-    found: GroupedInserts = _shared("insert", collection, "", lambda: GroupedInserts(collection))
+    found: GroupedInserts = per_process("insert", collection, lambda: GroupedInserts(collection))
     return found
 
 
 def lookups_in(collection: Collection, field: str) -> GroupedLookups:
     """This process's grouped lookups by `field` in `collection`, on the running event loop."""
-    found: GroupedLookups = _shared(
-        "lookup", collection, field, lambda: GroupedLookups(collection, field)
+    found: GroupedLookups = per_process(
+        f"lookup:{field}", collection, lambda: GroupedLookups(collection, field)
     )
     return found
 
@@ -251,10 +288,12 @@ async def grouped_lookup(collection: Collection, criterion: Mapping[str, Any]) -
     return [document async for document in collection.find(dict(criterion))]
 
 
-def _shared(kind: str, collection: Collection, field: str, make: Callable[[], Any]) -> Any:
+def per_process(kind: str, collection: Collection, make: Callable[[], Any]) -> Any:
+    """The one object of this `kind` for `collection` in this process, on the running event
+    loop (made by `make` on first use), so that every caller's calls are grouped together."""
     loop = asyncio.get_running_loop()
     database = collection.database
-    slot = (kind, id(database.client), database.name, collection.name, field)
+    slot = (kind, id(database.client), database.name, collection.name)
     held = _SHARED.get(slot)
     if held is None or held[0] is not loop:
         held = _SHARED[slot] = (loop, make())

@@ -1,4 +1,5 @@
-"""The inbox's group commit (`Batcher`): who goes at once, who lingers, who shares a batch."""
+"""Group commit (`servicekit.grouped.Group`, the inbox's and every grouped store call's): who
+goes at once, who lingers, who shares a batch."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from servicekit.inbox import Batcher
+from servicekit.grouped import Group
 
 LONG_LINGER = 60.0
 """Far longer than any bounded wait below: a call that lingered would fail its test."""
@@ -31,12 +32,12 @@ class Recorder:
         return [ValueError("odd one") if item == 13 else 2 * item for item in items]
 
 
-async def test_a_call_that_finds_the_batcher_idle_goes_at_once_despite_a_linger() -> None:
+async def test_a_call_that_finds_the_group_idle_goes_at_once_despite_a_linger() -> None:
     """A lone call is not held back by the linger: it returns well within the bound."""
     recorder = Recorder()
-    batcher: Batcher[int, int] = Batcher(recorder.run, 8, linger=LONG_LINGER)
+    group: Group[int, int] = Group(recorder.run, 8, linger=LONG_LINGER)
     async with asyncio.timeout(BOUND):
-        assert await batcher.call(3) == 6
+        assert await group.call(3) == 6
     assert recorder.batches == [[3]]
 
 
@@ -44,10 +45,10 @@ async def test_calls_made_while_a_batch_is_in_flight_go_together_in_the_next() -
     """Calls arriving while the store is busy share one later batch (no linger)."""
     recorder = Recorder()
     recorder.gate.clear()
-    batcher: Batcher[int, int] = Batcher(recorder.run, 8)
-    first = asyncio.create_task(batcher.call(1))
+    group: Group[int, int] = Group(recorder.run, 8)
+    first = asyncio.create_task(group.call(1))
     await recorder.started.wait()
-    later = [asyncio.create_task(batcher.call(n)) for n in (2, 3, 4)]
+    later = [asyncio.create_task(group.call(n)) for n in (2, 3, 4)]
     await asyncio.sleep(0)
     recorder.gate.set()
     async with asyncio.timeout(BOUND):
@@ -60,14 +61,14 @@ async def test_a_full_batch_does_not_wait_for_the_linger() -> None:
     """Once `limit` calls wait, the lingering batch goes at once with exactly those."""
     recorder = Recorder()
     recorder.gate.clear()
-    batcher: Batcher[int, int] = Batcher(recorder.run, 3, linger=LONG_LINGER)
-    first = asyncio.create_task(batcher.call(1))
+    group: Group[int, int] = Group(recorder.run, 3, linger=LONG_LINGER)
+    first = asyncio.create_task(group.call(1))
     await recorder.started.wait()
-    second = asyncio.create_task(batcher.call(2))
+    second = asyncio.create_task(group.call(2))
     await asyncio.sleep(0)
     recorder.gate.set()
     await first
-    more = [asyncio.create_task(batcher.call(n)) for n in (3, 4)]
+    more = [asyncio.create_task(group.call(n)) for n in (3, 4)]
     async with asyncio.timeout(BOUND):
         results = await asyncio.gather(second, *more)
     assert results == [4, 6, 8]
@@ -78,14 +79,14 @@ async def test_a_lingering_batch_takes_the_calls_that_arrive_meanwhile() -> None
     """A batch after the first waits for its linger and carries what came in that time."""
     recorder = Recorder()
     recorder.gate.clear()
-    batcher: Batcher[int, int] = Batcher(recorder.run, 100, linger=1.0)
-    first = asyncio.create_task(batcher.call(1))
+    group: Group[int, int] = Group(recorder.run, 100, linger=1.0)
+    first = asyncio.create_task(group.call(1))
     await recorder.started.wait()
-    second = asyncio.create_task(batcher.call(2))
+    second = asyncio.create_task(group.call(2))
     await asyncio.sleep(0)
     recorder.gate.set()
     await first
-    third = asyncio.create_task(batcher.call(3))
+    third = asyncio.create_task(group.call(3))
     async with asyncio.timeout(BOUND):
         assert list(await asyncio.gather(second, third)) == [4, 6]
     assert recorder.batches == [[1], [2, 3]]
@@ -95,11 +96,11 @@ async def test_each_caller_gets_its_own_failure_and_the_others_their_results() -
     """A failed item fails only its own caller; the rest of its batch succeeds."""
     recorder = Recorder()
     recorder.gate.clear()
-    batcher: Batcher[int, int] = Batcher(recorder.run, 8, linger=0.001)
-    first = asyncio.create_task(batcher.call(1))
+    group: Group[int, int] = Group(recorder.run, 8, linger=0.001)
+    first = asyncio.create_task(group.call(1))
     await recorder.started.wait()
-    odd = asyncio.create_task(batcher.call(13))
-    even = asyncio.create_task(batcher.call(5))
+    odd = asyncio.create_task(group.call(13))
+    even = asyncio.create_task(group.call(5))
     await asyncio.sleep(0)
     recorder.gate.set()
     async with asyncio.timeout(BOUND):
