@@ -24,9 +24,9 @@ from servicekit.correlation import bind_correlation_id
 from servicekit.errors import ServiceError
 from servicekit.ids import new_id
 from servicekit.inbox import Inbox
-from servicekit.messages import ATTEMPT_HEADER as ATTEMPT_HEADER
-from servicekit.messages import DEATH_REASON_HEADER as DEATH_REASON_HEADER
 from servicekit.messages import (
+    ATTEMPT_HEADER,
+    DEATH_REASON_HEADER,
     attempt_of,
     context_of,
     copy_delivery,
@@ -201,7 +201,7 @@ class Consumer:
         log.warning(
             "handler_failed_will_retry", attempt=attempt, delay_ms=delay, error=repr(failure)
         )
-        retry = copy_delivery(message, {ATTEMPT_HEADER: attempt + 1})
+        retry = copy_delivery(message, {**(message.headers or {}), ATTEMPT_HEADER: attempt + 1})
         try:
             await self.bus.publish_raw(
                 "", self.bus.topology.retry_queue(self.queue_name, delay), retry
@@ -242,7 +242,9 @@ class Consumer:
         """Publish a copy of the message to the dead letters of `queue` (default: the service
         queue); whether that worked. The caller settles the delivery."""
         log.error("message_dead_lettered", reason=reason, message_type=message.type)
-        dead = copy_delivery(message, {DEATH_REASON_HEADER: reason[:1000]})
+        dead = copy_delivery(
+            message, {**(message.headers or {}), DEATH_REASON_HEADER: reason[:1000]}
+        )
         try:
             await self.bus.publish_raw(
                 self.bus.topology.dead_letters, queue or self.queue_name, dead

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from aio_pika.abc import AbstractIncomingMessage, HeadersType
 from pydantic import BaseModel, Field
 
-from servicekit.consumer import ATTEMPT_HEADER, DEATH_REASON_HEADER
+from servicekit.messages import ATTEMPT_HEADER, DEATH_REASON_HEADER, DELIVERY_COUNT_HEADER
 
 BODY_TEXT_LIMIT = 4096
 """Largest body (bytes) shown as text; larger ones are summarised by their size only."""
@@ -72,7 +72,7 @@ def dead_letter_of(message: Taken, *, bodies: bool = False) -> DeadLetter:
 
 def delivery_count(message: Taken) -> int:
     """How often a quorum queue delivered the message before (its x-delivery-count)."""
-    return header_int((message.headers or {}).get("x-delivery-count"))
+    return header_int((message.headers or {}).get(DELIVERY_COUNT_HEADER))
 
 
 def header_int(value: object) -> int:

@@ -30,13 +30,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractConnection, HeadersType
+from aio_pika.abc import AbstractChannel, AbstractConnection
 from aio_pika.exceptions import ChannelNotFoundEntity
 from pamqp.commands import Basic
 from pydantic import BaseModel, Field
 
 from servicekit.clock import Clock, utcnow
-from servicekit.consumer import ATTEMPT_HEADER
 from servicekit.dead_letter_views import (
     REPLAY_COUNT_HEADER,
     REPLAYED_AT_HEADER,
@@ -47,6 +46,7 @@ from servicekit.dead_letter_views import (
     header_int,
 )
 from servicekit.errors import PublishFailed
+from servicekit.messages import ATTEMPT_HEADER, DELIVERY_COUNT_HEADER, copy_delivery
 from servicekit.topology import Topology
 
 __all__ = [
@@ -63,7 +63,7 @@ REFRESH_AT_DELIVERIES = 10
 SETTLE_SECONDS, SETTLE_POLL_SECONDS = 2.0, 0.02
 """How long a read waits at most for its give-backs to be counted again, and how often it looks
 (more readers at once can keep the count below; then it just stops waiting)."""
-RESET_ON_REPLAY = frozenset({ATTEMPT_HEADER, "x-delivery-count"})
+RESET_ON_REPLAY = frozenset({ATTEMPT_HEADER, DELIVERY_COUNT_HEADER})
 """Headers a replay drops: the replayed message gets every handler attempt again, and the
 broker's delivery count of the DLQ means nothing on the service's queue."""
 
@@ -121,7 +121,7 @@ class _Held:
             if delivery_count(message) >= REFRESH_AT_DELIVERIES:
                 # Where it came from (the dead-letter exchange, keyed by the queue it died in),
                 # so the copy reads the same as the original.
-                copy = _copy(message, dict(message.headers or {}))
+                copy = copy_delivery(message, dict(message.headers or {}))
                 await self.publish(copy, message.routing_key or "", exchange=message.exchange)
                 await message.ack()
             else:
@@ -245,21 +245,4 @@ def _replay_copy(message: Taken, clock: Clock) -> aio_pika.Message:
     headers = {k: v for k, v in (message.headers or {}).items() if k not in RESET_ON_REPLAY}
     headers[REPLAYED_AT_HEADER] = clock().isoformat()
     headers[REPLAY_COUNT_HEADER] = header_int(headers.get(REPLAY_COUNT_HEADER)) + 1
-    return _copy(message, headers)
-
-
-def _copy(message: Taken, headers: HeadersType) -> aio_pika.Message:
-    """A persistent copy with the message's id, type and properties, and `headers`."""
-    headers = {k: v for k, v in headers.items() if k != "x-delivery-count"}
-    return aio_pika.Message(
-        body=message.body,
-        content_type=message.content_type,
-        content_encoding=message.content_encoding,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        message_id=message.message_id,
-        correlation_id=message.correlation_id,
-        type=message.type,
-        timestamp=message.timestamp,
-        app_id=message.app_id,
-        headers=headers,
-    )
+    return copy_delivery(message, headers)

@@ -16,6 +16,8 @@ from contracts import Contract
 PERSISTENT = int(aio_pika.DeliveryMode.PERSISTENT)
 ATTEMPT_HEADER = "x-attempt"
 DEATH_REASON_HEADER = "x-death-reason"
+DELIVERY_COUNT_HEADER = "x-delivery-count"
+"""Set by a quorum queue on a redelivery; a copy is a new message and starts without it."""
 
 
 @dataclass(frozen=True)
@@ -125,18 +127,18 @@ def attempt_of(message: AbstractIncomingMessage) -> int:
     return value if isinstance(value, int) and value >= 1 else 1
 
 
-def copy_delivery(
-    message: AbstractIncomingMessage, extra_headers: dict[str, Any]
-) -> aio_pika.Message:
-    """A persistent copy of a delivery, with extra headers (for a retry or a dead letter)."""
+def copy_delivery(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+    """A persistent copy of a delivery (a retry, a dead letter, a replay) with its id, type
+    and properties and these `headers`, less the broker's own delivery count."""
     return aio_pika.Message(
         body=message.body,
         content_type=message.content_type,
+        content_encoding=message.content_encoding,
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         message_id=message.message_id,
         correlation_id=message.correlation_id,
         type=message.type,
         timestamp=message.timestamp,
         app_id=message.app_id,
-        headers={**(message.headers or {}), **extra_headers},
+        headers={k: v for k, v in headers.items() if k != DELIVERY_COUNT_HEADER},
     )

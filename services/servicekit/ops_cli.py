@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import NoReturn, TextIO
 
 import aio_pika
+from aio_pika.connection import make_url
 from pydantic import BaseModel
 from rich import box
 from rich.console import Console
@@ -253,14 +254,18 @@ async def run_command(
     settings = settings or ServiceSettings()
     output = _Output(out or sys.stdout, errors, as_json=arguments.json)
     command = COMMANDS[arguments.action if arguments.command == "dead-letters" else "depths"]
+    # Built apart from `connect` so that it is closed even when connecting fails: a
+    # connection object left open warns when it is collected after the event loop is gone.
+    connection = aio_pika.Connection(make_url(settings.amqp_url))
     try:
-        connection = await aio_pika.connect(settings.amqp_url, timeout=CONNECT_TIMEOUT_SECONDS)
-        async with connection:
-            return await command(connection, settings, arguments, output)
+        await connection.connect(timeout=CONNECT_TIMEOUT_SECONDS)
+        return await command(connection, settings, arguments, output)
     except DeadLetterQueueMissing as missing:
         output.error(f"{missing} (has the service {arguments.service} ever started?)")
     except OSError as unreachable:
         output.error(f"cannot reach the broker: {type(unreachable).__name__}")
+    finally:
+        await connection.close()
     return EXIT_FAILED
 
 

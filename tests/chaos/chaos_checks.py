@@ -23,7 +23,7 @@ from chaos_support import DATA_OWNERS, SERVICES, Traffic
 from e2e_support import Platform
 from orders_support import PACKAGE_PRICE
 
-from servicekit.consumer import DEATH_REASON_HEADER
+from servicekit.messages import DEATH_REASON_HEADER
 from servicekit.topology import Topology
 from support.waiting import eventually
 
