@@ -19,12 +19,13 @@ from typing import Any
 
 import aio_pika
 from chaos_infra import OwnBroker
-from chaos_support import DATA_OWNERS, SERVICES, Traffic
+from chaos_support import Traffic
 from e2e_support import Platform
 from orders_support import PACKAGE_PRICE
 
 from servicekit.messages import DEATH_REASON_HEADER
 from servicekit.topology import Topology
+from support.platform import DATA_OWNERS, SERVICES
 from support.waiting import eventually
 
 Db = Any

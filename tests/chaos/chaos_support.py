@@ -23,11 +23,10 @@ from orders_support import BUYER_SCOPES, PACKAGE
 from contracts.ledger import CreditBalance, CreditKind
 from contracts.money import Money
 from servicekit.ids import new_id
-from support.processes import ServiceProcess, free_port, run_module
+from support.platform import SERVICES, owners_registered
+from support.processes import ServiceProcess, free_port
 from support.waiting import eventually
 
-DATA_OWNERS = ["accounts", "provisioning", "logs"]
-SERVICES = [*DATA_OWNERS, "privacy", "gateway"]
 SIMULATOR = "providersim"
 PROXIED = "provisioning"
 """The service that reaches the broker through the cuttable proxy."""
@@ -91,36 +90,20 @@ def build_platform(env: dict[str, str], proxied_amqp_url: str, logs_dir: Path) -
     )
 
 
-async def seed(env: dict[str, str]) -> None:
-    """Every data owner's demo data (the catalogue among it), seeded side by side."""
-    runs = await asyncio.gather(
-        *(run_module(service, ("seed-demo",), env, timeout=120) for service in DATA_OWNERS)
-    )
-    failed = [run.err[-2000:] for run in runs if run.code != 0]
-    assert not failed, f"seeding failed: {failed}"
-
-
 async def start_platform(platform: Platform) -> None:
     """Start every process (on seeded databases), wait until all are ready and privacy knows
     every data owner."""
     for process in platform.processes.values():
         process.start()
     await all_ready(platform)
-    await eventually(lambda: _registered(platform), timeout=30, what="all data owners registered")
+    await eventually(
+        lambda: owners_registered(platform), timeout=30, what="all data owners registered"
+    )
 
 
 async def all_ready(platform: Platform) -> None:
     """Every process answers /readyz."""
     await asyncio.gather(*(p.wait_ready(timeout=60) for p in platform.processes.values()))
-
-
-async def _registered(platform: Platform) -> bool:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"{platform.url('privacy')}/record-of-processing") as response,
-    ):
-        body = await response.json()
-    return {entry["service"] for entry in body["services"]} >= set(DATA_OWNERS)
 
 
 async def restart(platform: Platform, name: str) -> None:

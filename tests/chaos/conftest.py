@@ -20,12 +20,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from chaos_checks import Checker, expect_no_dead_letters
 from chaos_infra import CuttableProxy, OwnBroker, OwnStore, stop_abandoned_nodes
-from chaos_support import all_ready, build_platform, platform_env, seed, start_platform
+from chaos_support import all_ready, build_platform, platform_env, start_platform
 from devstack.store_server import kind_from_env
 from e2e_support import Platform
 from pymongo import AsyncMongoClient
 
 from support.names import left_behind, unique_namespace
+from support.platform import seed_demo
 
 RECOVERIES: list[str] = []
 """One line per scenario: what it injected and how long the platform took to recover."""
@@ -57,7 +58,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     await store.start()
     try:
         env = platform_env(broker.url, store.url, namespace)
-        await asyncio.gather(broker.start(), seed(env))
+        await asyncio.gather(broker.start(), seed_demo(env))
         try:
             yield Stack(broker, store, env)
         finally:

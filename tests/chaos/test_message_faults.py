@@ -14,12 +14,14 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from chaos_checks import Checker
 from chaos_infra import OwnBroker
-from chaos_support import DATA_OWNERS, Traffic, buy, drive, new_buyer
+from chaos_support import Traffic, buy, drive, new_buyer
 from e2e_support import Platform
 from orders_support import PACKAGE_PRICE
 
 from servicekit.ids import new_id
+from servicekit.messages import copy_delivery
 from servicekit.topology import Topology
+from support.platform import DATA_OWNERS
 from support.waiting import eventually
 
 COUNTED = {
@@ -53,26 +55,16 @@ async def tap(broker: OwnBroker, topology: Topology) -> AsyncIterator[list[Captu
 
         async def keep(message: AbstractIncomingMessage) -> None:
             captured.append(
-                Captured(message.exchange or "", message.routing_key or "", _copy(message))
+                Captured(
+                    message.exchange or "",
+                    message.routing_key or "",
+                    copy_delivery(message, dict(message.headers or {})),
+                )
             )
             await message.ack()
 
         await queue.consume(keep)
         yield captured
-
-
-def _copy(message: AbstractIncomingMessage) -> aio_pika.Message:
-    return aio_pika.Message(
-        body=message.body,
-        content_type=message.content_type,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        message_id=message.message_id,
-        correlation_id=message.correlation_id,
-        type=message.type,
-        timestamp=message.timestamp,
-        app_id=message.app_id,
-        headers=dict(message.headers or {}),
-    )
 
 
 def poison_for(topology: Topology, captured: list[Captured]) -> list[tuple[Captured, str, str]]:

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from chaos_checks import Checker, expect_no_dead_letters
 from chaos_infra import OwnStore
-from chaos_support import SERVICES, Traffic, drive, new_buyer, restart
+from chaos_support import Traffic, drive, new_buyer, restart
 from e2e_support import Platform
 from orders_support import PACKAGE_PRICE
 
+from support.platform import SERVICES
 from support.waiting import eventually
 
 

@@ -130,7 +130,7 @@ async def platform(
             process.start()
         await asyncio.gather(*(p.wait_ready() for p in running.processes.values()))
         await eventually(
-            lambda: _registered(running), timeout=30, what="all data owners registered"
+            lambda: owners_registered(running), timeout=30, what="all data owners registered"
         )
         yield running
     finally:
@@ -177,7 +177,8 @@ def _settings(platform_env: dict[str, str]) -> ServiceSettings:
     )
 
 
-async def _registered(platform: Platform) -> bool:
+async def owners_registered(platform: Platform) -> bool:
+    """Whether privacy's record of processing names every data owner."""
     async with (
         aiohttp.ClientSession() as session,
         session.get(f"{platform.url('privacy')}/record-of-processing") as response,
