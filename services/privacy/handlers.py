@@ -46,14 +46,15 @@ class PrivacyHandlers:
             await receipts.keep(self.db, receipt)
             await self._refuse(result, receipt)
             return
-        # Three independent, idempotent writes at once (the message is acknowledged only
-        # after all of them): a redelivery after a failure of any one writes nothing twice.
-        # The closing's own audit entry follows the receipt's (`finish`, after the gather).
-        _, _, answered = await asyncio.gather(
+        # The receipt and its audit entry first, together (idempotent: the message is
+        # acknowledged only after every write, so a redelivery writes nothing twice). Only
+        # then the result, whose write may close the request: whatever follows a closing
+        # (packaging an export) finds every task's receipt kept.
+        await asyncio.gather(
             receipts.keep(self.db, receipt),
             self._audit_receipt(AuditKind.RECEIPT_ACCEPTED, result, receipt),
-            results.record_answer(self.desk, result, receipt.receipt_id),
         )
+        answered = await results.record_answer(self.desk, result, receipt.receipt_id)
         await results.finish(self.desk, result.request_id, answered)
 
     async def _refuse(self, result: PrivacyTaskCompleted, receipt: CheckedReceipt) -> None:
