@@ -28,6 +28,7 @@ from accounts.login_ips import ip_subject
 from accounts.partners import PARTNER_PLAIN, PARTNER_SEALED
 from accounts.store import Db
 from accounts.subjects import ERASED, SubjectRecords
+from servicekit.grouped import deletes_from
 from servicekit.vault import Vault, blind_field
 
 PARTNER_PERSONAL = (
@@ -94,18 +95,15 @@ class Eraser:
         return +removed
 
     async def _people(self, collection: str, documents: list[dict[str, Any]]) -> int:
-        """Shred each person's key, delete their rectification records, then them."""
+        """Shred the people's keys, delete their rectification records, then them; how many."""
         ids = _ids(documents)
-        if not ids:
-            return 0
-        for person_id in ids:
-            await self.vault.shred(person_id)
-        await self.db[store.RECTIFICATIONS].delete_many({"record_id": {"$in": ids}})
-        result = await self.db[collection].delete_many({"_id": {"$in": ids}})
-        return result.deleted_count
+        await self.vault.shred(*ids)
+        await deletes_from(self.db[store.RECTIFICATIONS], "record_id").delete_in(ids)
+        return await self._delete(collection, documents)
 
     async def _delete(self, collection: str, documents: list[dict[str, Any]]) -> int:
+        """Delete the records found, together with other erasures' deletes; how many (each
+        found record is gone when this returns)."""
         ids = _ids(documents)
-        if not ids:
-            return 0
-        return (await self.db[collection].delete_many({"_id": {"$in": ids}})).deleted_count
+        await deletes_from(self.db[collection]).delete_in(ids)
+        return len(ids)

@@ -172,8 +172,7 @@ class LogsPrivacy:
 
     async def _erase(self, held: Subject) -> list[CategoryOutcome]:
         keys = await self._keys(held)
-        for key in sorted(keys):
-            await self.vault.shred(key)
+        await self.vault.shred(*keys)
         deleted = {
             collection: await SubjectLogs(self.db, collection).delete(held)
             for collection in CATEGORY_OF

@@ -30,6 +30,7 @@ from logs.inventory import Category
 from logs.order_facts import ORDER_FACTS
 from logs.store import Db
 from servicekit.erasures import IndexedSubject
+from servicekit.grouped import deletes_from
 from servicekit.vault import Vault
 
 Doc = dict[str, Any]
@@ -171,14 +172,18 @@ class SubjectLogs:
         return deleted
 
     async def _delete_matching(self, criterion: Doc) -> int:
-        records = self.db[self.collection]
-        deleted = 0
+        """Delete a page of the records found at a time, together with other erasures'
+        deletes; how many were found (each is gone when this returns)."""
+        deletes = deletes_from(self.db[self.collection])
+        deleted: set[str] = set()
         while page := await self._ids(criterion, DELETE_PAGE):
-            removed = (await records.delete_many({"_id": {"$in": sorted(page)}})).deleted_count
-            deleted += removed
-            if not removed or len(page) < DELETE_PAGE:
-                break  # the last page (or a retention sweep took them meanwhile)
-        return deleted
+            if page & deleted:
+                raise RuntimeError(f"records deleted from {self.collection} are still found")
+            await deletes.delete_in(page)
+            deleted |= page
+            if len(page) < DELETE_PAGE:
+                break
+        return len(deleted)
 
 
 def _plain(value: Any) -> Any:

@@ -54,6 +54,7 @@ from provisioning.webhook_store import ATTEMPTS, DELIVERIES, ENDPOINTS
 from servicekit.clock import utcnow
 from servicekit.erasures import IndexedSubject
 from servicekit.errors import ServiceError
+from servicekit.grouped import deletes_from
 from servicekit.ids import new_id
 from servicekit.vault import Vault
 
@@ -222,8 +223,7 @@ class ProvisioningPrivacy:
             (ENDPOINTS, Category.WEBHOOK_ENDPOINTS, held.endpoints),
         ):
             ids = ids_of(found)
-            if ids:
-                await self.db[collection].delete_many({"_id": {"$in": ids}})
+            await deletes_from(self.db[collection]).delete_in(ids)
             outcomes.append(_outcome(category, len(ids), Disposition.DELETED))
         return outcomes
 
@@ -231,8 +231,7 @@ class ProvisioningPrivacy:
         """Shred each order's key, then drop the sealed fields and their blind indexes (a
         retry after a crash in between still finds the order by its blind index)."""
         ids = ids_of(orders)
-        for order_id in ids:
-            await vault.shred(order_id)
+        await vault.shred(*ids)
         if ids:
             await self.db[store.ORDERS].update_many(
                 {"_id": {"$in": ids}},

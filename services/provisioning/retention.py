@@ -108,9 +108,8 @@ class RetentionSweep:
         old = {"created_at": {"$lt": cutoff}, PENDING: {"$nin": [1]}}
         counts = {Category.ORDERS: 0, Category.TOPUPS: 0}
         while batch := await self.db[ORDERS].find(old, {"kind": 1}).limit(BATCH).to_list():
-            for purchase in batch:
-                await self.vault.shred(purchase["_id"])
             ids = [purchase["_id"] for purchase in batch]
+            await self.vault.shred(*ids)
             if not (await self.db[ORDERS].delete_many({"_id": {"$in": ids}})).deleted_count:
                 break  # another replica took them meanwhile
             for purchase in batch:

@@ -1,4 +1,4 @@
-"""Group commit: store calls of concurrent handlers sent together (inserts, reads by `_id`).
+"""Group commit: store calls of concurrent handlers sent together (inserts, reads, deletes).
 
 In a burst every handler of a service makes the same few calls (keep a receipt, remember an
 erasure, look up a task's receipt), each its own round trip and its own command for the store
@@ -221,6 +221,31 @@ class GroupedLookups:
         )
 
 
+class GroupedDeletes:
+    """Deletes by one field of one collection: the documents whose field holds one of the
+    given values, with one `delete_many({field: {$in: values}})` for every caller waiting.
+
+    The store answers a grouped delete with one count for all callers, so none learns its
+    own: a caller that reports what it removed counts the records it found and asked to
+    delete (each is gone once the call returns, whoever removed it)."""
+
+    def __init__(self, collection: Collection, field: str = "_id") -> None:
+        self.collection = collection
+        self.field = field
+        self._batcher: Group[frozenset[Any], None] = Group(self._delete_many, LIMIT)
+
+    async def delete_in(self, values: Iterable[Any]) -> None:
+        """Delete the documents whose field holds one of `values` (nothing for no values)."""
+        wanted = frozenset(values)
+        if wanted:
+            await self._batcher.call(wanted)
+
+    async def _delete_many(self, asked: list[frozenset[Any]]) -> list[None]:
+        union = sorted(frozenset[Any]().union(*asked), key=repr)
+        await self.collection.delete_many({self.field: {"$in": union}})
+        return [None] * len(asked)
+
+
 def _own_copies(answers: list[list[Doc]]) -> list[list[Doc]]:
     """The answers with no document object shared between two callers: a caller may change
     what it was given (open sealed fields in place) without another seeing it."""
@@ -272,6 +297,15 @@ def lookups_in(collection: Collection, field: str) -> GroupedLookups:
     """This process's grouped lookups by `field` in `collection`, on the running event loop."""
     found: GroupedLookups = per_process(
         f"lookup:{field}", collection, lambda: GroupedLookups(collection, field)
+    )
+    return found
+
+
+def deletes_from(collection: Collection, field: str = "_id") -> GroupedDeletes:
+    """This process's grouped deletes by `field` from `collection`, on the running event
+    loop."""
+    found: GroupedDeletes = per_process(
+        f"delete:{field}", collection, lambda: GroupedDeletes(collection, field)
     )
     return found
 

@@ -36,6 +36,7 @@ from servicekit.crypto import (
     check_subject_id,
     unb64url,
 )
+from servicekit.grouped import deletes_from
 
 KEY_COLLECTION = "_subject_keys"
 _CREATE_ATTEMPTS = 3
@@ -131,10 +132,10 @@ class KeyRing:
         except KeyDestroyed:
             return None
 
-    async def destroy(self, subject_id: str) -> bool:
-        """Crypto-shred: delete the subject's data key; whether there was one."""
-        result = await self._keys.delete_one({"_id": check_subject_id(subject_id)})
-        return result.deleted_count > 0
+    async def destroy(self, *subject_ids: str) -> None:
+        """Crypto-shred: delete these subjects' data keys (those that have one), in one
+        command shared with the other shreddings made meanwhile."""
+        await deletes_from(self._keys).delete_in(map(check_subject_id, subject_ids))
 
     async def rotate_master(self, *, batch_size: int = 200) -> int:
         """Rewrap every data key not under the current master version; how many were rewrapped.

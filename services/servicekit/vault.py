@@ -88,9 +88,9 @@ class Vault:
             for (record_id, _), found in zip(records, tokens, strict=True)
         ]
 
-    async def shred(self, subject_id: str) -> bool:
-        """Destroy the subject's key: every sealed copy of its fields becomes unreadable."""
-        return await self.keyring.destroy(subject_id)
+    async def shred(self, *subject_ids: str) -> None:
+        """Destroy these subjects' keys: every sealed copy of their fields becomes unreadable."""
+        await self.keyring.destroy(*subject_ids)
 
 
 def _opened(

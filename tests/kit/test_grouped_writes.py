@@ -14,6 +14,7 @@ from servicekit.grouped import (
     Group,
     GroupedFinds,
     GroupedInserts,
+    deletes_from,
     grouped_lookup,
     inserts_into,
     lookups_in,
@@ -154,6 +155,31 @@ async def test_a_lookup_of_another_shape_is_read_as_it_is(counted: tuple[Any, Co
     assert [d["_id"] for d in await grouped_lookup(collection, {"k": "x"})] == [1, 2]
     assert [d["_id"] for d in await grouped_lookup(collection, {"k": {"$in": ["x"]}})] == [1, 2]
     assert [d["_id"] for d in await grouped_lookup(collection, {"k": "x", "n": 2})] == [2]
+
+
+async def test_concurrent_deletes_by_a_field_share_a_command_and_remove_only_what_was_named(
+    counted: tuple[Any, Commands],
+) -> None:
+    """Deletes by a field made at once take fewer commands than callers; each removes the
+    documents it named (missing values and no values are fine) and nothing else."""
+    collection, commands = counted
+    await collection.insert_many([{"_id": f"r{i}", "owner": f"o{i % 4}"} for i in range(12)])
+    commands.names.clear()
+    by_owner = deletes_from(collection, "owner")
+    await asyncio.gather(
+        by_owner.delete_in(["o0"]),
+        by_owner.delete_in(["o1", "nobody"]),
+        by_owner.delete_in([]),
+        by_owner.delete_in(["o1"]),
+    )
+    assert commands.names.count("delete") < 3
+    left = sorted([doc["owner"] async for doc in collection.find({})])
+    assert left == ["o2"] * 3 + ["o3"] * 3
+    await deletes_from(collection).delete_in(["r2", "r6"])
+    assert sorted([doc["_id"] async for doc in collection.find({})]) == sorted(
+        ["r3", "r7", "r10", "r11"]
+    )
+    assert deletes_from(collection, "owner") is by_owner
 
 
 async def test_a_group_runs_a_lone_call_at_once_and_batches_the_calls_made_meanwhile() -> None:
