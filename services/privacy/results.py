@@ -8,13 +8,14 @@ task had been given up still counts, and the request's final state is worked out
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 
 from contracts.privacy import (
     PrivacyRequestClosed,
@@ -26,6 +27,7 @@ from privacy import audit, lifecycle, store
 from privacy.audit import AuditKind
 from privacy.requests import Desk
 from privacy.store import Db
+from servicekit.grouped import Group, per_process
 from servicekit.outbox import add_outbox
 
 log = structlog.get_logger("privacy")
@@ -75,18 +77,68 @@ def _recorded_fields(result: PrivacyTaskCompleted, receipt_id: str) -> dict[str,
     return recorded
 
 
+def _record_criteria(result: PrivacyTaskCompleted) -> dict[str, Any]:
+    """The request whose task this result answers, while the request takes answers."""
+    return {
+        "_id": result.request_id,
+        f"tasks.{result.service}.task_id": result.task_id,
+        "status": {"$in": [s.value for s in ANSWERABLE]},
+    }
+
+
+Recording = tuple[PrivacyTaskCompleted, str]
+"""A verified result and the id of its kept receipt."""
+
+
+def _recordings(db: Db) -> Group[Recording, dict[str, Any] | None]:
+    """This process's recordings of results in `db`, written together while one is at the
+    store."""
+    recordings: Group[Recording, dict[str, Any] | None] = per_process(
+        "record-result", db[store.REQUESTS], lambda: Group(lambda batch: _record_many(db, batch))
+    )
+    return recordings
+
+
+async def _record_many(db: Db, batch: list[Recording]) -> list[dict[str, Any] | None]:
+    """Record each result; the request as it now is for each, or None where the result
+    answers no task of it. Alone: one conditional write that returns the request. Together:
+    one write of them all, then one read of their requests, where each result counts as
+    recorded when its task holds its receipt (this write's, or an identical earlier one's)."""
+    requests = db[store.REQUESTS]
+    if len(batch) == 1:
+        result, receipt_id = batch[0]
+        recorded = await requests.find_one_and_update(
+            _record_criteria(result),
+            {"$set": _recorded_fields(result, receipt_id)},
+            return_document=ReturnDocument.AFTER,
+        )
+        return [recorded]
+    writes = [
+        UpdateOne(_record_criteria(result), {"$set": _recorded_fields(result, receipt_id)})
+        for result, receipt_id in batch
+    ]
+    await requests.bulk_write(writes, ordered=False)
+    ids = sorted({result.request_id for result, _ in batch})
+    found = {document["_id"]: document async for document in requests.find({"_id": {"$in": ids}})}
+    answers: list[dict[str, Any] | None] = []
+    handed_out: set[str] = set()
+    for result, receipt_id in batch:
+        document = found.get(result.request_id)
+        task = (document or {}).get("tasks", {}).get(result.service, {})
+        ours = (task.get("task_id"), task.get("receipt")) == (result.task_id, receipt_id)
+        if document is None or not ours:
+            answers.append(None)
+        else:  # each caller its own copy: callers keep and change what they are given
+            shared = result.request_id in handed_out
+            answers.append(copy.deepcopy(document) if shared else document)
+            handed_out.add(result.request_id)
+    return answers
+
+
 async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> dict[str, Any] | None:
     """Record a verified result as its task's result (and keep its export); the request as it
     now is, or None when the result answers no task of the request as it now is."""
-    updated = await db[store.REQUESTS].find_one_and_update(
-        {
-            "_id": result.request_id,
-            f"tasks.{result.service}.task_id": result.task_id,
-            "status": {"$in": [s.value for s in ANSWERABLE]},
-        },
-        {"$set": _recorded_fields(result, receipt_id)},
-        return_document=ReturnDocument.AFTER,
-    )
+    updated = await _recordings(db).call((result, receipt_id))
     if result.export is not None:
         await db[store.EXPORTS].update_one(
             {"_id": result.task_id},
