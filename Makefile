@@ -65,7 +65,8 @@ check: venv $(BENCH_TOOLS_STAMP)
 		deploy/load_report.py deploy/load_watch.py \
 		deploy/bench.py deploy/bench_runs.py deploy/bench_goals.py deploy/bench_report.py \
 		deploy/bench_memory.py deploy/bench_bus.py deploy/bench_bus_procs.py \
-		deploy/bench_bus_rounds.py deploy/bench_bus_peer.py deploy/bench_bus_report.py
+		deploy/bench_bus_rounds.py deploy/bench_bus_peer.py deploy/bench_bus_report.py \
+		deploy/bench_bus_dedupe.py deploy/bench_bus_render.py
 	$(VENV)/bin/mypy --python-executable $(BENCH_TOOLS)/bin/python deploy/bench_chart.py \
 		deploy/bench_bus_faststream.py
 	$(VENV)/bin/lint-imports

@@ -14,9 +14,23 @@ from the first publish until the consumer has acknowledged all N. The sides:
 - idempotent: the same, with the handler registered `idempotent=True`: no inbox.
 - faststream: the peer, FastStream's RabbitMQ broker on the raw side's topology, run from
   its own virtualenv (deploy/bench_bus_peer.py, deploy/bench_bus_faststream.py).
+- raw_dedupe: raw aio-pika whose consumer does by hand, with PyMongo's async API against the
+  same store server, the exactly-once bookkeeping servicekit's inbox does: one lookup and one
+  record a message, no grouping (deploy/bench_bus_dedupe.py).
 
-Rounds alternate in that order; the first rounds are warm-ups and are not counted. Every
-queue, exchange and database belongs to this run only and is deleted after its round. The
+Every side runs at every prefetch of `--prefetch` (default: the platform's, 128, and 32, raw
+aio-pika's best); rounds alternate over the prefetches and, within each, over the sides, the
+first rounds of every (side, prefetch) being warm-ups that are not counted. A side's figure is
+its best median over the prefetches, with the prefetch it was reached at. The goals compare
+like with like, each side at its best prefetch (deploy/bench_bus_report.py):
+- 0.85: servicekit idempotent (no inbox) against raw (neither does store work), AND servicekit
+  with the inbox against raw + dedupe (both do one lookup and one record a message); met only
+  when both are;
+- 1.2: servicekit idempotent against FastStream (which has no inbox either);
+- no goal, for information: servicekit with the inbox against plain raw, what exactly-once
+  costs on this machine.
+
+Every queue, exchange and database belongs to this run only and is deleted after its round. The
 inbox is $MONGO_URL when set, else an embedded store server started here and stopped at the
 end: nx-27017 unless $STORE_SERVER says ferretdb. FerretDB 1.24's SQLite backend does not use
 its `_id` index for lookups, so a round of N messages costs O(N^2) there: that measures
@@ -42,11 +56,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bench_bus_peer import faststream_available, faststream_round
 from bench_bus_procs import ROLES
-from bench_bus_report import SIDES, render, result_document
+from bench_bus_render import render
+from bench_bus_report import SIDES, result_document
 from bench_bus_rounds import Round, Side, raw_round, servicekit_round
 from devstack.net import free_port, redact_url
 from devstack.rabbitmq import amqp_url_from_env
@@ -54,6 +70,9 @@ from devstack.store_server import kind_from_env, start_store_server
 
 from servicekit.bus import PUBLISH_WINDOW
 from servicekit.settings import ServiceSettings
+
+RAW_BEST_PREFETCH = 32
+"""Where raw aio-pika and FastStream ran fastest on this machine (decision 0003)."""
 
 
 def progress(text: str) -> None:
@@ -67,14 +86,16 @@ def round_namespace() -> str:
     return f"bench{int(time.time()):08x}{secrets.token_hex(3)}"
 
 
-def round_settings(args: argparse.Namespace, mongo_url: str, namespace: str) -> ServiceSettings:
+def round_settings(
+    args: argparse.Namespace, mongo_url: str, namespace: str, prefetch: int
+) -> ServiceSettings:
     """Settings of one round's own namespace; logging at warning, so only trouble shows."""
     return ServiceSettings.model_validate(
         {
             "amqp_url": args.amqp_url,
             "mongo_url": mongo_url,
             "bus_namespace": namespace,
-            "prefetch": args.prefetch,
+            "prefetch": prefetch,
             "log_level": "warning",
             "log_format": "json",
         }
@@ -97,8 +118,8 @@ def store(data_dir: Path) -> Iterator[tuple[str, int | None, str]]:
 
 def one_round(side: Side, settings: ServiceSettings, messages: int, store_pid: int | None) -> Round:
     """One round of one side, in the namespace of `settings`."""
-    if side == "raw":
-        return raw_round(settings, messages, store_pid)
+    if side in ("raw", "raw_dedupe"):
+        return raw_round(settings, messages, store_pid, dedupe=side == "raw_dedupe")
     if side == "faststream":
         return faststream_round(settings, messages, store_pid)
     return servicekit_round(settings, messages, store_pid, idempotent=side == "idempotent")
@@ -107,21 +128,27 @@ def one_round(side: Side, settings: ServiceSettings, messages: int, store_pid: i
 def bench(
     args: argparse.Namespace, sides: list[Side], mongo_url: str, store_pid: int | None
 ) -> list[Round]:
-    """Alternate the sides' rounds, warm-ups first."""
+    """Alternate the rounds over the prefetches and, within each, the sides; warm-ups first."""
+    prefetches = ", ".join(str(prefetch) for prefetch in args.prefetch)
     progress(
         f"bench-bus: {args.messages} messages a round, {args.warmups} warm-up and"
-        f" {args.rounds} counted rounds a side ({', '.join(sides)}), prefetch {args.prefetch},"
-        f" confirm window {PUBLISH_WINDOW}, broker {redact_url(args.amqp_url)},"
+        f" {args.rounds} counted rounds a side and prefetch ({', '.join(sides)}; prefetch"
+        f" {prefetches}), confirm window {PUBLISH_WINDOW}, broker {redact_url(args.amqp_url)},"
         f" load average {load_average()}"
     )
     rounds: list[Round] = []
     for index in range(args.warmups + args.rounds):
-        label = "warm-up" if index < args.warmups else f"round {index - args.warmups + 1}"
-        for side in sides:
-            settings = round_settings(args, mongo_url, round_namespace())
-            result = one_round(side, settings, args.messages, store_pid)
-            progress(f"  {label:<8} {side:<11} {result.rate:7.0f} msg/s  load {load_average()}")
-            rounds.append(result)
+        counted = index >= args.warmups
+        label = f"round {index - args.warmups + 1}" if counted else "warm-up"
+        for prefetch in args.prefetch:
+            for side in sides:
+                settings = round_settings(args, mongo_url, round_namespace(), prefetch)
+                result = one_round(side, settings, args.messages, store_pid)
+                progress(
+                    f"  {label:<8} {side:<11} prefetch {prefetch:<4} {result.rate:7.0f} msg/s"
+                    f"  load {load_average()}"
+                )
+                rounds.append(replace(result, counted=counted))
     return rounds
 
 
@@ -136,22 +163,24 @@ def load_average() -> float | None:
 def profile(args: argparse.Namespace, mongo_url: str, store_pid: int | None) -> None:
     """A warm-up servicekit round, then one with both processes under cProfile (CPU time)."""
     idempotent = args.profile == "idempotent"
+    prefetch = args.prefetch[0]
     servicekit_round(
-        round_settings(args, mongo_url, round_namespace()),
+        round_settings(args, mongo_url, round_namespace(), prefetch),
         args.messages,
         store_pid,
         idempotent=idempotent,
     )
     with tempfile.TemporaryDirectory(prefix="bench-bus-profile-") as directory:
         result = servicekit_round(
-            round_settings(args, mongo_url, round_namespace()),
+            round_settings(args, mongo_url, round_namespace(), prefetch),
             args.messages,
             store_pid,
             idempotent=idempotent,
             profile_dir=Path(directory),
         )
         print(
-            f"profiled {result.side} round: {args.messages} messages, {result.rate:.0f} msg/s"
+            f"profiled {result.side} round: {args.messages} messages, prefetch {prefetch},"
+            f" {result.rate:.0f} msg/s"
             f" (slowed by the profiler); cpu s: producer {result.producer_cpu:.2f},"
             f" consumer {result.consumer_cpu:.2f}, store {result.store_cpu or 0:.2f}"
         )
@@ -172,6 +201,17 @@ def positive(text: str) -> int:
     return value
 
 
+def prefetch_list(text: str) -> list[int]:
+    """An argparse type: prefetch counts separated by commas (each run in turn, no repeats)."""
+    try:
+        values = [positive(part) for part in text.split(",") if part.strip()]
+    except (ValueError, argparse.ArgumentTypeError):
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(f"prefetch counts are positive integers; got {text!r}")
+    return list(dict.fromkeys(values))
+
+
 def side_list(text: str) -> list[Side]:
     """An argparse type: sides separated by commas, in the order they are to run."""
     sides = [part.strip() for part in text.split(",") if part.strip()]
@@ -187,10 +227,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="servicekit publish+consume throughput against raw aio-pika and FastStream"
     )
-    parser.add_argument("--messages", type=positive, default=20_000, help="per round")
-    parser.add_argument("--rounds", type=positive, default=3, help="counted rounds per side")
-    parser.add_argument("--warmups", type=int, default=1, help="uncounted rounds per side")
-    parser.add_argument("--prefetch", type=positive, default=defaults.prefetch)
+    parser.add_argument("--messages", type=positive, default=6_000, help="per round")
+    parser.add_argument(
+        "--rounds", type=positive, default=2, help="counted rounds per side and prefetch"
+    )
+    parser.add_argument(
+        "--warmups", type=int, default=1, help="uncounted rounds per side and prefetch"
+    )
+    parser.add_argument(
+        "--prefetch",
+        type=prefetch_list,
+        default=list(dict.fromkeys([RAW_BEST_PREFETCH, defaults.prefetch])),
+        help="comma-separated; every side runs at each (default: 32, raw's best, and the"
+        " platform's); --profile uses the first",
+    )
     parser.add_argument("--sides", type=side_list, default=list(SIDES), help=",".join(SIDES))
     parser.add_argument("--amqp-url", default=amqp_url_from_env())
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -226,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     context = {"store": described, "load_average": {"before": before, "after": load_average()}}
     if missing:
         context["faststream_not_measured"] = missing
-    document = result_document(args, rounds, sides, context)
+    document = result_document(args, rounds, context)
     print(json.dumps(document, indent=2) if args.json else render(document), flush=True)
     return 0
 

@@ -129,6 +129,7 @@ def faststream_round(settings: ServiceSettings, messages: int, store_pid: int | 
         asyncio.run(delete_raw(settings, queue_name, exchange))
     return Round(
         side="faststream",
+        prefetch=settings.prefetch,
         messages=messages,
         seconds=consumed.finished - produced.started,
         publish_seconds=produced.finished - produced.started,

@@ -1,8 +1,10 @@
 """The processes of one bus benchmark round (deploy/bench_bus.py), each in its own process.
 
 Each says "ready" once connected, a producer then waits for "go", and each ends by sending its
-`Report`. raw: aio-pika alone. servicekit: real `Service`s; the consumer's handler is registered
-with `router.on`, with the inbox (the default) or `idempotent=True` (no inbox).
+`Report`. raw: aio-pika alone. raw_dedupe: raw's producer, and a consumer that deduplicates by
+hand against an inbox collection (deploy/bench_bus_dedupe.py). servicekit: real `Service`s; the
+consumer's handler is registered with `router.on`, with the inbox (the default) or
+`idempotent=True` (no inbox).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, ClassVar, Literal
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from aiohttp import web
+from bench_bus_dedupe import DedupeTarget, Tally, consume_with_dedupe
 from prometheus_client import REGISTRY
 
 from contracts import Event
@@ -32,7 +35,7 @@ from servicekit.settings import ServiceSettings
 OUTGOING_CHUNK = 10 * PUBLISH_WINDOW
 """The producer builds its outgoing messages this many at a time, inside the timed window."""
 
-Kind = Literal["raw", "servicekit"]
+Kind = Literal["raw", "raw_dedupe", "servicekit"]
 """Which code a round's processes run."""
 Role = Literal["producer", "consumer"]
 
@@ -75,7 +78,8 @@ class Report:
     finished: float
     cpu_seconds: float
     inbox_round_trips: float = 0.0
-    """servicekit's consumer: inbox lookups and records sent to the store (each a batch)."""
+    """The consumer's inbox lookups and records sent to the store (servicekit: each a batch;
+    raw_dedupe: each one message)."""
 
 
 class Counter:
@@ -107,6 +111,8 @@ def run_role(job: Job, conn: Connection) -> None:
     roles: dict[tuple[Kind, Role], Callable[[Job, Connection], Coroutine[Any, Any, Report]]] = {
         ("raw", PRODUCER): raw_producer,
         ("raw", CONSUMER): raw_consumer,
+        ("raw_dedupe", PRODUCER): raw_producer,
+        ("raw_dedupe", CONSUMER): raw_dedupe_consumer,
         ("servicekit", PRODUCER): servicekit_producer,
         ("servicekit", CONSUMER): servicekit_consumer,
     }
@@ -175,6 +181,29 @@ async def raw_consumer(job: Job, conn: Connection) -> Report:
         used = time.process_time() - cpu
         await queue.cancel(tag)
         return Report(0.0, finished, used)
+
+
+async def raw_dedupe_consumer(job: Job, conn: Connection) -> Report:
+    """aio-pika and PyMongo: raw's consumer with a hand-written inbox (one lookup, one record)."""
+    target = DedupeTarget(
+        job.settings.amqp_url,
+        job.settings.mongo_url,
+        job.settings.database_name(CONSUMER),
+        job.queue,
+        job.settings.prefetch,
+    )
+    clock = {"cpu": 0.0, "finished": 0.0, "used": 0.0}
+
+    def on_ready() -> None:
+        conn.send("ready")
+        clock["cpu"] = time.process_time()
+
+    def on_settled(tally: Tally) -> None:
+        if tally.settled == job.messages:  # the last ack: the round ends here
+            clock["finished"], clock["used"] = now(), time.process_time() - clock["cpu"]
+
+    tally = await consume_with_dedupe(target, job.messages, on_ready, on_settled)
+    return Report(0.0, clock["finished"], clock["used"], float(tally.store_calls))
 
 
 async def servicekit_producer(job: Job, conn: Connection) -> Report:

@@ -23,6 +23,7 @@ from bench_bus_procs import (
     ROLES,
     BenchPinged,
     Job,
+    Kind,
     Report,
     Role,
     now,
@@ -39,8 +40,9 @@ ROUND_DEADLINE_S = 900.0
 START_DEADLINE_S = 60.0
 """How long a process may take to connect and declare what it needs."""
 
-Side = Literal["raw", "servicekit", "idempotent", "faststream"]
-"""raw aio-pika; servicekit with the inbox; servicekit with `idempotent=True`; FastStream."""
+Side = Literal["raw", "raw_dedupe", "servicekit", "idempotent", "faststream"]
+"""raw aio-pika; raw aio-pika with an inbox written by hand (deploy/bench_bus_dedupe.py);
+servicekit with the inbox; servicekit with `idempotent=True`; FastStream."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Round:
     """One timed round of one side."""
 
     side: Side
+    prefetch: int
     messages: int
     seconds: float
     publish_seconds: float
@@ -56,6 +59,8 @@ class Round:
     store_cpu: float | None
     broker_cpu: float | None
     inbox_round_trips: float = 0.0
+    counted: bool = True
+    """False for a warm-up round."""
 
     @property
     def rate(self) -> float:
@@ -144,6 +149,7 @@ def run_round(side: Side, jobs: tuple[Job, Job], store_pid: int | None) -> Round
                 running.join()
     return Round(
         side=side,
+        prefetch=producer_job.settings.prefetch,
         messages=producer_job.messages,
         seconds=consumed.finished - produced.started,
         publish_seconds=produced.finished - produced.started,
@@ -195,6 +201,11 @@ async def delete_servicekit(settings: ServiceSettings) -> None:
         await delete_namespace(
             channel, Topology(settings.bus_namespace), [CONSUMER], settings.retry_delays_ms
         )
+    await drop_consumer_database(settings)
+
+
+async def drop_consumer_database(settings: ServiceSettings) -> None:
+    """Drop the database of a round's consumer (its inbox)."""
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url)
     try:
         await client.drop_database(settings.database_name(CONSUMER))
@@ -207,15 +218,21 @@ def raw_queue(settings: ServiceSettings) -> tuple[str, str]:
     return f"{settings.bus_namespace}.raw", f"{settings.bus_namespace}.raw.events"
 
 
-def raw_round(settings: ServiceSettings, messages: int, store_pid: int | None) -> Round:
-    """One raw aio-pika round in its own queue."""
+def raw_round(
+    settings: ServiceSettings, messages: int, store_pid: int | None, *, dedupe: bool = False
+) -> Round:
+    """One raw aio-pika round in its own queue; with `dedupe`, the consumer deduplicates by
+    hand against an inbox collection in its own database (deleted afterwards)."""
+    kind: Kind = "raw_dedupe" if dedupe else "raw"
     queue, exchange = raw_queue(settings)
     asyncio.run(declare_raw(settings, queue, exchange))
     try:
-        jobs = tuple(Job("raw", role, messages, settings, queue, exchange) for role in ROLES)
-        return run_round("raw", (jobs[0], jobs[1]), store_pid)
+        jobs = tuple(Job(kind, role, messages, settings, queue, exchange) for role in ROLES)
+        return run_round(kind, (jobs[0], jobs[1]), store_pid)
     finally:
         asyncio.run(delete_raw(settings, queue, exchange))
+        if dedupe:
+            asyncio.run(drop_consumer_database(settings))
 
 
 def servicekit_round(

@@ -59,7 +59,9 @@ class Benchmark:
 QUIET = ("--log-level", "warning")
 BENCHMARKS = {
     "bus": Benchmark(
-        "bus", "bench_bus.py", ("--messages", "500", "--rounds", "1", "--warmups", "0")
+        "bus",
+        "bench_bus.py",
+        ("--messages", "500", "--rounds", "1", "--warmups", "0", "--prefetch", "128"),
     ),
     "gateway": Benchmark(
         "gateway",
