@@ -27,28 +27,44 @@ WRITE_EVERY_S = 0.1
 SITECUSTOMIZE = "import bench_privacy_commands\n\nbench_privacy_commands.install()\n"
 
 
+TIME_PREFIX = "us "
+"""Keys of the microseconds commands of a kind took (from sent to answered), beside the counts."""
+
+
 class CommandCounts(monitoring.CommandListener):
-    """Counts the commands a process sends, by command name and collection."""
+    """Counts the commands a process sends, by command name and collection, and the time they
+    took until answered (`TIME_PREFIX` + kind, in microseconds)."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.kinds: dict[int, str] = {}
         self.lock = threading.Lock()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         """Count one command."""
         name = event.command_name
         target = event.command.get("collection" if name == "getMore" else name)
+        kind = f"{name} {target if isinstance(target, str) else '-'}"
         with self.lock:
-            self.counts[f"{name} {target if isinstance(target, str) else '-'}"] += 1
+            self.counts[kind] += 1
+            self.kinds[event.request_id] = kind
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """Nothing to count."""
+        """Add the time the command took to its kind's."""
+        self._took(event.request_id, event.duration_micros)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        """Nothing to count (the command was counted when it started)."""
+        """Add the time the command took to its kind's (it was counted when it started)."""
+        self._took(event.request_id, event.duration_micros)
+
+    def _took(self, request_id: int, micros: int) -> None:
+        with self.lock:
+            kind = self.kinds.pop(request_id, None)
+            if kind is not None:
+                self.counts[TIME_PREFIX + kind] += micros
 
     def snapshot(self) -> dict[str, int]:
-        """The counts so far."""
+        """The counts and times so far."""
         with self.lock:
             return dict(self.counts)
 
@@ -96,18 +112,26 @@ def read_counts(folder: Path, pids: dict[str, int]) -> dict[str, dict[str, int]]
 def commands_per_erasure(
     before: dict[str, dict[str, int]], after: dict[str, dict[str, int]], erasures: int
 ) -> dict[str, Any]:
-    """Store commands per erasure of each process and in total, and each process's commands
-    by kind (per erasure, the most frequent first) between two `read_counts`."""
+    """Store commands per erasure of each process and in total, each process's commands by
+    kind (per erasure, the most frequent first), and the milliseconds per erasure each kind
+    took from sent to answered (`ms_by_kind`, the slowest first; concurrent commands add up)
+    between two `read_counts`."""
     per: dict[str, float] = {}
     kinds: dict[str, dict[str, float]] = {}
+    waits: dict[str, dict[str, float]] = {}
+    each = max(erasures, 1)
     for name, now in sorted(after.items()):
         was = before.get(name, {})
         spent = {kind: count - was.get(kind, 0) for kind, count in now.items()}
         spent = {kind: count for kind, count in spent.items() if count > 0}
-        per[name] = round(sum(spent.values()) / max(erasures, 1), 2)
-        ordered = sorted(spent.items(), key=lambda item: -item[1])
-        kinds[name] = {kind: round(count / max(erasures, 1), 2) for kind, count in ordered}
-    return {**per, "total": round(sum(per.values()), 2), "by_kind": kinds}
+        counts = {k: n for k, n in spent.items() if not k.startswith(TIME_PREFIX)}
+        per[name] = round(sum(counts.values()) / each, 2)
+        ordered = sorted(counts.items(), key=lambda item: -item[1])
+        kinds[name] = {kind: round(count / each, 2) for kind, count in ordered}
+        timed = {k.removeprefix(TIME_PREFIX): us for k, us in spent.items() if k not in counts}
+        slowest = sorted(timed.items(), key=lambda item: -item[1])
+        waits[name] = {kind: round(us / 1000 / each, 2) for kind, us in slowest}
+    return {**per, "total": round(sum(per.values()), 2), "by_kind": kinds, "ms_by_kind": waits}
 
 
 class Counted:

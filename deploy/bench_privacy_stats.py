@@ -245,7 +245,7 @@ def render(result: dict[str, Any]) -> str:
 
 def _commands_line(phase: dict[str, Any]) -> str:
     counted = phase.get("commands_per_erasure") or {}
-    totals = {name: value for name, value in counted.items() if name != "by_kind"}
+    totals = {k: v for k, v in counted.items() if k not in ("by_kind", "ms_by_kind")}
     return f"    store commands per erasure: {totals}"
 
 
