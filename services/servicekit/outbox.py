@@ -57,49 +57,28 @@ def add_outbox(update: dict[str, Any], *messages: Outgoing) -> dict[str, Any]:
 
 class OutboxWrites(monitoring.CommandListener):
     """Watches a store client's commands for writes that leave outbox messages pending, and
-    tells the relay once the server has acknowledged them.
+    names their collection to the relay once the server has acknowledged them.
 
     This is how the relay learns of every outbox write at once, without each writer having to
     tell it: an insert of a document, an update or a find-and-modify that sets `PENDING` to 1.
-    Inserted documents are handed over as they were written (`on_insert`), so the relay need
-    not read back what it was just given; for an update only the collection is named
-    (`on_write`) and the relay reads what is pending there. Writes made elsewhere (another
-    replica, before a restart) are found by the relay's poll.
+    Writes made elsewhere (another replica, before a restart) are found by the relay's poll.
     """
 
     def __init__(self) -> None:
         self.on_write: Callable[[str], None] = lambda _collection: None
-        self.on_insert: Callable[[str, list[Document]], None] = lambda name, _docs: self.on_write(
-            name
-        )
-        self._in_flight: dict[int, tuple[str, list[tuple[int, Document]]]] = {}
+        self._in_flight: dict[int, str] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Remember a command that leaves messages pending (an insert's pending documents, by
-        their place in the command), until it succeeds."""
+        """Remember a command that leaves messages pending, until it succeeds."""
         collection = pending_write_collection(event.command_name, event.command)
-        if collection is None:
-            return
-        inserted: list[tuple[int, Document]] = []
-        if event.command_name == "insert":
-            documents = event.command.get("documents", ())
-            inserted = [(i, d) for i, d in enumerate(documents) if d.get(PENDING) == 1]
-        self._in_flight[event.request_id] = (collection, inserted)
+        if collection is not None:
+            self._in_flight[event.request_id] = collection
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """The write is acknowledged: its messages can be published (an insert's, of the
-        documents the server took)."""
-        written = self._in_flight.pop(event.request_id, None)
-        if written is None:
-            return
-        collection, inserted = written
-        if not inserted:
+        """The write is acknowledged: its messages can be published."""
+        collection = self._in_flight.pop(event.request_id, None)
+        if collection is not None:
             self.on_write(collection)
-            return
-        refused = {error.get("index") for error in event.reply.get("writeErrors", ())}
-        taken = [document for index, document in inserted if index not in refused]
-        if taken:
-            self.on_insert(collection, taken)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         """Nothing was written."""
@@ -155,7 +134,6 @@ class OutboxRelay:
         self.batch = batch
         self._wake = asyncio.Event()
         self._due: set[str] = set()
-        self._handed: dict[str, list[Document]] = {}
         self._everything = False
         self._backlog_due = 0.0
 
@@ -174,15 +152,6 @@ class OutboxRelay:
             return
         self._wake.set()
 
-    def hand_over(self, collection: str, documents: list[Document]) -> None:
-        """Publish soon the messages of documents just inserted into `collection`, as they
-        were written (no read back). Should this fail, they are still pending in the store,
-        where the relay's next reading finds them."""
-        if collection not in self.collections:
-            return
-        self._handed.setdefault(collection, []).extend(documents)
-        self._wake.set()
-
     async def run(self) -> None:
         """Relay forever: after every kick, and every `poll_seconds` in case a kick was missed."""
         failures = 0
@@ -197,9 +166,7 @@ class OutboxRelay:
                     woken = True
             self._wake.clear()
             due = self._take_due(everything=not woken or failures > 0)
-            handed, self._handed = self._handed, {}
             try:
-                await self._publish_handed(handed)
                 while due:
                     due = await self.drain(due)
                 failures = 0
@@ -226,15 +193,6 @@ class OutboxRelay:
             if await self._drain_collection(name) >= self.batch:
                 more.append(name)
         return more
-
-    async def _publish_handed(self, handed: Mapping[str, list[Document]]) -> None:
-        """Publish the messages of the documents handed over, then clear them as a reading
-        would (a document appended to meanwhile loses only what was published)."""
-        for name, documents in handed.items():
-            messages = [Outgoing.from_document(e) for d in documents for e in d.get(OUTBOX, [])]
-            await self.bus.publish_many(messages)
-            for size, group in _by_outbox_size(documents).items():
-                await self._clear(self.db[name], size, group)
 
     async def _drain_collection(self, name: str) -> int:
         """Publish the pending messages of up to `batch` documents; how many documents.

@@ -13,7 +13,6 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import Counter
-from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.ops import ServiceStatusReported
@@ -82,16 +81,8 @@ class Service:
     _restrictions: RestrictionRegister | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def create(
-        cls,
-        name: str,
-        settings: ServiceSettings,
-        *,
-        stateless: bool = False,
-        store_listeners: Sequence[monitoring.CommandListener] = (),
-    ) -> Service:
-        """A service with its bus (and, unless stateless, its store) built from settings;
-        `store_listeners` also watch its store client's commands."""
+    def create(cls, name: str, settings: ServiceSettings, *, stateless: bool = False) -> Service:
+        """A service with its bus (and, unless stateless, its store) built from settings."""
         bus = Bus(url=settings.amqp_url, topology=Topology(settings.bus_namespace), service=name)
         if stateless:
             return cls(name=name, settings=settings, bus=bus, store=None, relay=None)
@@ -99,13 +90,12 @@ class Service:
         store = Store(
             url=settings.mongo_url,
             database=settings.database_name(name),
-            listeners=[outbox_writes, *store_listeners],
+            listeners=[outbox_writes],
         )
         relay = OutboxRelay(
             db=store.db, collections=[], bus=bus, poll_seconds=settings.outbox_poll_seconds
         )
         outbox_writes.on_write = relay.kick
-        outbox_writes.on_insert = relay.hand_over
         return cls(name=name, settings=settings, bus=bus, store=store, relay=relay)
 
     @property

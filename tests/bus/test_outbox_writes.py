@@ -3,9 +3,7 @@ once what they left pending; its poll finds whatever it could not see."""
 
 from __future__ import annotations
 
-import pytest
-from pymongo import AsyncMongoClient, monitoring
-from pymongo.errors import BulkWriteError
+from pymongo import AsyncMongoClient
 
 from servicekit.messages import MessageContext, Outgoing
 from servicekit.outbox import OUTBOX, PENDING, add_outbox, pending_write_collection, with_outbox
@@ -68,63 +66,6 @@ async def test_every_kind_of_outbox_write_is_published_and_cleared(
             lambda: _has(received, {1, 2, 3, 4}), timeout=10, what="every message received"
         )
         await eventually(lambda: _outbox_empty(service), timeout=10, what="every outbox cleared")
-
-
-class Reads(monitoring.CommandListener):
-    """The collections a client reads with `find`, in order."""
-
-    def __init__(self) -> None:
-        self.collections: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Note a read."""
-        if event.command_name == "find":
-            self.collections.append(str(event.command["find"]))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """Nothing to note."""
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        """Nothing to note."""
-
-
-async def test_inserted_messages_are_handed_over_without_reading_them_back(
-    settings: ServiceSettings,
-) -> None:
-    """The messages of documents the service inserts are published as written, without the
-    relay reading the collection; of an insert the store partly refused (a duplicate `_id`),
-    only the documents it took are published."""
-    reads = Reads()
-    service = Service.create(
-        "alpha", settings.model_copy(update={"outbox_poll_seconds": 60}), store_listeners=[reads]
-    )
-    service.outbox.collections.append("things")
-    received: list[int] = []
-
-    async def on_thing(event: ThingHappened, _context: MessageContext) -> None:
-        received.append(event.n)
-
-    service.router.on(ThingHappened, on_thing)
-    things = service.db["things"]
-
-    def thing(n: int) -> Outgoing:
-        return service.bus.outgoing(ThingHappened(key="handed", n=n))
-
-    async with running(service):
-        await things.insert_one(with_outbox({"_id": "first"}, thing(1)))
-        await eventually(lambda: _has(set(received), {1}), what="the first message")
-        await eventually(lambda: _outbox_empty(service), what="the first outbox cleared")
-        reads.collections.clear()
-        await things.insert_many([with_outbox({"_id": "a"}, thing(2), thing(3)), {"_id": "b"}])
-        with pytest.raises(BulkWriteError):
-            await things.insert_many(
-                [with_outbox({"_id": "a"}, thing(4)), with_outbox({"_id": "c"}, thing(5))],
-                ordered=False,
-            )
-        await eventually(lambda: _has(set(received), {2, 3, 5}), what="the handed messages")
-        await eventually(lambda: _outbox_empty(service), what="their outboxes cleared")
-        assert "things" not in reads.collections
-        assert sorted(received) == [1, 2, 3, 5]
 
 
 async def test_a_write_the_relay_could_not_see_is_found_by_its_poll(
