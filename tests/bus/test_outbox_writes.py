@@ -3,6 +3,8 @@ once what they left pending; its poll finds whatever it could not see."""
 
 from __future__ import annotations
 
+import asyncio
+
 from pymongo import AsyncMongoClient
 
 from servicekit.messages import MessageContext, Outgoing
@@ -66,6 +68,39 @@ async def test_every_kind_of_outbox_write_is_published_and_cleared(
             lambda: _has(received, {1, 2, 3, 4}), timeout=10, what="every message received"
         )
         await eventually(lambda: _outbox_empty(service), timeout=10, what="every outbox cleared")
+
+
+async def test_messages_appended_while_the_relay_works_are_each_published_once(
+    settings: ServiceSettings,
+) -> None:
+    """Documents inserted with a message and appended another at once, many at the same time
+    (the relay reading and clearing meanwhile): every message arrives exactly once and every
+    outbox ends empty."""
+    service = Service.create("alpha", settings.model_copy(update={"outbox_poll_seconds": 60}))
+    service.outbox.collections.append("things")
+    received: list[int] = []
+
+    async def on_thing(event: ThingHappened, _context: MessageContext) -> None:
+        received.append(event.n)
+
+    service.router.on(ThingHappened, on_thing)
+    things = service.db["things"]
+
+    def thing(n: int) -> Outgoing:
+        return service.bus.outgoing(ThingHappened(key="appended", n=n))
+
+    async def insert_then_append(n: int) -> None:
+        await things.insert_one(with_outbox({"_id": f"t{n}"}, thing(n)))
+        await things.update_one({"_id": f"t{n}"}, add_outbox({"$set": {"x": 1}}, thing(1000 + n)))
+
+    expected = sorted([*range(100), *range(1000, 1100)])
+    async with running(service):
+        await asyncio.gather(*(insert_then_append(n) for n in range(100)))
+        await eventually(
+            lambda: _has(set(received), set(expected)), timeout=20, what="every message"
+        )
+        await eventually(lambda: _outbox_empty(service), timeout=10, what="every outbox cleared")
+        assert sorted(received) == expected
 
 
 async def test_a_write_the_relay_could_not_see_is_found_by_its_poll(
