@@ -8,7 +8,6 @@ task had been given up still counts, and the request's final state is worked out
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from privacy import audit, lifecycle, store
 from privacy.audit import AuditKind
 from privacy.requests import Desk
 from privacy.store import Db
-from servicekit.grouped import Group, per_process
+from servicekit.grouped import Group, own_copies, per_process
 from servicekit.outbox import add_outbox
 
 log = structlog.get_logger("privacy")
@@ -120,19 +119,13 @@ async def _record_many(db: Db, batch: list[Recording]) -> list[dict[str, Any] | 
     await requests.bulk_write(writes, ordered=False)
     ids = sorted({result.request_id for result, _ in batch})
     found = {document["_id"]: document async for document in requests.find({"_id": {"$in": ids}})}
-    answers: list[dict[str, Any] | None] = []
-    handed_out: set[str] = set()
+    answers: list[list[dict[str, Any]]] = []
     for result, receipt_id in batch:
-        document = found.get(result.request_id)
-        task = (document or {}).get("tasks", {}).get(result.service, {})
+        document = found.get(result.request_id, {})
+        task = document.get("tasks", {}).get(result.service, {})
         ours = (task.get("task_id"), task.get("receipt")) == (result.task_id, receipt_id)
-        if document is None or not ours:
-            answers.append(None)
-        else:  # each caller its own copy: callers keep and change what they are given
-            shared = result.request_id in handed_out
-            answers.append(copy.deepcopy(document) if shared else document)
-            handed_out.add(result.request_id)
-    return answers
+        answers.append([document] if ours else [])
+    return [answer[0] if answer else None for answer in own_copies(answers)]
 
 
 async def record(db: Db, result: PrivacyTaskCompleted, receipt_id: str) -> dict[str, Any] | None:

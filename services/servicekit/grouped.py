@@ -190,7 +190,7 @@ class GroupedFinds:
         else:
             cursor = self.collection.find({"_id": {"$in": ids}})
             found = {document["_id"]: document async for document in cursor}
-        return _own_copies([[found[i] for i in each if i in found] for each in asked])
+        return own_copies([[found[i] for i in each if i in found] for each in asked])
 
 
 class GroupedLookups:
@@ -216,7 +216,7 @@ class GroupedLookups:
         cursor = self.collection.find({self.field: {"$in": union}})
         found = [document async for document in cursor]
         held = [(document, values_at(document, self.field)) for document in found]
-        return _own_copies(
+        return own_copies(
             [[document for document, values in held if values & wanted] for wanted in asked]
         )
 
@@ -246,7 +246,7 @@ class GroupedDeletes:
         return [None] * len(asked)
 
 
-def _own_copies(answers: list[list[Doc]]) -> list[list[Doc]]:
+def own_copies(answers: list[list[Doc]]) -> list[list[Doc]]:
     """The answers with no document object shared between two callers: a caller may change
     what it was given (open sealed fields in place) without another seeing it."""
     given: set[int] = set()

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
 
 from servicekit.grouped import (
     Group,
@@ -20,38 +19,16 @@ from servicekit.grouped import (
     lookups_in,
 )
 from servicekit.settings import ServiceSettings
+from support.commands import Commands, watched_client
 
 Doc = dict[str, Any]
-
-
-class Commands(monitoring.CommandListener):
-    """Counts the commands a client sends, by name."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Count one command."""
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """Nothing to count."""
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        """Nothing to count."""
 
 
 @pytest.fixture
 async def counted(settings: ServiceSettings) -> AsyncIterator[tuple[Any, Commands]]:
     """A collection of the test's database, and the commands its client sends."""
-    commands = Commands()
-    client: AsyncMongoClient[Doc] = AsyncMongoClient(
-        settings.mongo_url, tz_aware=True, event_listeners=[commands]
-    )
-    try:
+    async with watched_client(settings.mongo_url) as (client, commands):
         yield client[settings.database_name("alpha")]["grouped"], commands
-    finally:
-        await client.close()
 
 
 async def test_concurrent_inserts_go_in_fewer_commands_and_each_learns_its_outcome(
@@ -61,7 +38,7 @@ async def test_concurrent_inserts_go_in_fewer_commands_and_each_learns_its_outco
     than ten commands; each caller learns whether its document was written."""
     collection, commands = counted
     await collection.insert_one({"_id": "old", "n": 0})
-    commands.names.clear()
+    commands.clear()
     inserts = GroupedInserts(collection)
     documents = [{"_id": f"d{i}", "n": i} for i in range(8)] + [{"_id": "old"}, {"_id": "d0"}]
     outcomes = await asyncio.gather(*(inserts.insert(document) for document in documents))
@@ -91,7 +68,7 @@ async def test_concurrent_reads_by_id_share_a_query_and_each_gets_its_own(
     (in the order asked, missing ones left out) or None."""
     collection, commands = counted
     await collection.insert_many([{"_id": f"k{i}", "n": i} for i in range(5)])
-    commands.names.clear()
+    commands.clear()
     finds = GroupedFinds(collection)
     one, missing, several, none = await asyncio.gather(
         finds.find("k1"),
@@ -130,7 +107,7 @@ async def test_concurrent_lookups_by_a_field_each_get_what_their_filter_matches(
             {"_id": "o3", "user": {"mail": "c"}, "iccids": []},
         ]
     )
-    commands.names.clear()
+    commands.clear()
     by_mail = lookups_in(collection, "user.mail")
     a, bc, nobody = await asyncio.gather(
         by_mail.find_in(["a"]), by_mail.find_in(["b", "c"]), by_mail.find_in(["z"])
@@ -164,7 +141,7 @@ async def test_concurrent_deletes_by_a_field_share_a_command_and_remove_only_wha
     documents it named (missing values and no values are fine) and nothing else."""
     collection, commands = counted
     await collection.insert_many([{"_id": f"r{i}", "owner": f"o{i % 4}"} for i in range(12)])
-    commands.names.clear()
+    commands.clear()
     by_owner = deletes_from(collection, "owner")
     await asyncio.gather(
         by_owner.delete_in(["o0"]),

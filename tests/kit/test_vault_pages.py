@@ -8,55 +8,41 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from servicekit.crypto import BlindIndex, CryptoError, LocalMasterKeys
 from servicekit.keyring import KEY_COLLECTION, KeyRing
 from servicekit.vault import Vault
+from support.commands import Commands, watched_client
 
 Doc = dict[str, Any]
 FIELDS = ("email", "reference")
 
 
-class KeyQueries(monitoring.CommandListener):
-    """Counts the `find` commands sent to the key collection."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find" and event.command.get("find") == KEY_COLLECTION:
-            self.count += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        return None
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        return None
+@pytest.fixture
+async def watched(mongo_url: str) -> AsyncIterator[tuple[Vault, Commands]]:
+    """A vault over a database of this test only (dropped afterwards), and the commands its
+    client sends."""
+    async with watched_client(mongo_url) as (client, commands):
+        name = f"vault_{uuid.uuid4().hex[:16]}"
+        db: AsyncDatabase[Doc] = client[name]
+        try:
+            keys = KeyRing(db, LocalMasterKeys(LocalMasterKeys.generate()))
+            yield Vault(keys, BlindIndex(os.urandom(32))), commands
+        finally:
+            await client.drop_database(name)
 
 
 @pytest.fixture
-def key_queries() -> KeyQueries:
-    """A fresh counter of key-collection queries."""
-    return KeyQueries()
+def vault(watched: tuple[Vault, Commands]) -> Vault:
+    """The test's vault."""
+    return watched[0]
 
 
 @pytest.fixture
-async def vault(mongo_url: str, key_queries: KeyQueries) -> AsyncIterator[Vault]:
-    """A vault over a database of this test only (dropped afterwards), its key queries counted."""
-    client: AsyncMongoClient[Doc] = AsyncMongoClient(
-        mongo_url, tz_aware=True, serverSelectionTimeoutMS=10_000, event_listeners=[key_queries]
-    )
-    name = f"vault_{uuid.uuid4().hex[:16]}"
-    db: AsyncDatabase[Doc] = client[name]
-    try:
-        yield Vault(
-            KeyRing(db, LocalMasterKeys(LocalMasterKeys.generate())), BlindIndex(os.urandom(32))
-        )
-    finally:
-        await client.drop_database(name)
-        await client.close()
+def key_queries(watched: tuple[Vault, Commands]) -> Commands:
+    """The commands the vault's client sends (its key reads are `find`s of the key ring)."""
+    return watched[1]
 
 
 async def _sealed_records(vault: Vault, count: int) -> list[tuple[str, Doc]]:
@@ -69,15 +55,15 @@ async def _sealed_records(vault: Vault, count: int) -> list[tuple[str, Doc]]:
     return records
 
 
-async def test_a_page_opens_with_one_key_query(vault: Vault, key_queries: KeyQueries) -> None:
+async def test_a_page_opens_with_one_key_query(vault: Vault, key_queries: Commands) -> None:
     """Every record of a page opens to its own plaintext, its keys read in a single query."""
     records = await _sealed_records(vault, 12)
-    key_queries.count = 0
+    key_queries.clear()
     opened = await vault.open_many(records, FIELDS)
     assert opened == [
         {"email": f"user{number}@example.com", "reference": f"ref-{number}"} for number in range(12)
     ]
-    assert key_queries.count == 1
+    assert key_queries.count("find", KEY_COLLECTION) == 1
 
 
 async def test_shredded_subjects_read_as_absent_beside_others(vault: Vault) -> None:
@@ -101,13 +87,13 @@ async def test_a_key_made_after_shredding_opens_no_old_field(vault: Vault) -> No
 
 
 async def test_records_without_sealed_fields_need_no_query(
-    vault: Vault, key_queries: KeyQueries
+    vault: Vault, key_queries: Commands
 ) -> None:
     """Absent and non-text fields read as None, and no key is looked up for them."""
     opened = await vault.open_many([("ord_a", {}), ("ord_b", {"email": None})], FIELDS)
     assert opened == [{"email": None, "reference": None}] * 2
     assert await vault.open_many([], FIELDS) == []
-    assert key_queries.count == 0
+    assert key_queries.count("find", KEY_COLLECTION) == 0
 
 
 async def test_a_malformed_token_is_a_clear_error(vault: Vault) -> None:

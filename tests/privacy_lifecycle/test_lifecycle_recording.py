@@ -8,43 +8,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
 
 from privacy import results, store
 from servicekit.settings import ServiceSettings
+from support.commands import Commands, watched_client
 from support.privacy_owners import task_result
 
 Doc = dict[str, Any]
 
 
-class Commands(monitoring.CommandListener):
-    """The names of the commands a client sends."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Note one command."""
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """Nothing to note."""
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        """Nothing to note."""
-
-
 @pytest.fixture
 async def requests_db(base: ServiceSettings) -> AsyncIterator[tuple[Any, Commands]]:
     """Privacy's database in the test's namespace, and the commands its client sends."""
-    commands = Commands()
-    client: AsyncMongoClient[Doc] = AsyncMongoClient(
-        base.mongo_url, tz_aware=True, event_listeners=[commands]
-    )
-    try:
+    async with watched_client(base.mongo_url) as (client, commands):
         yield client[base.database_name("privacy")], commands
-    finally:
-        await client.close()
 
 
 def open_request(request_id: str, status: str = "in_progress") -> Doc:
@@ -69,7 +46,7 @@ async def test_results_arriving_together_are_recorded_by_one_write_each_learning
     await db[store.REQUESTS].insert_many(
         [open_request(i) for i in ids] + [open_request(cancelled, "cancelled")]
     )
-    commands.names.clear()
+    commands.clear()
     answers = [
         task_result(ids[0], "alpha"),
         task_result(ids[1], "alpha"),
@@ -103,7 +80,7 @@ async def test_a_result_alone_is_recorded_at_once_and_returns_the_request(
     same answer for a task run that is not current returns None."""
     db, commands = requests_db
     await db[store.REQUESTS].insert_one(open_request("dsr_alone"))
-    commands.names.clear()
+    commands.clear()
     recorded = await results.record(db, task_result("dsr_alone", "alpha"), "rcp_alone")
     assert recorded is not None
     assert recorded["tasks"]["alpha"]["receipt"] == "rcp_alone"
