@@ -7,7 +7,14 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, EmailStr, Field, IPvAnyAddress, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    IPvAnyAddress,
+    model_validator,
+)
 
 from contracts.base import Command, Contract, Event, Query, Reply
 
@@ -23,6 +30,18 @@ def _ip_text(value: Any) -> Any:
 IpAddress = Annotated[IPvAnyAddress, BeforeValidator(_ip_text)]
 """An IPv4 or IPv6 address, given as text."""
 
+
+def _not_blank(value: str) -> str:
+    """Services index an identifier stripped of surrounding whitespace (str.strip), so one
+    that is nothing else identifies nobody."""
+    if not value.strip():
+        raise ValueError("an identifier is more than whitespace")
+    return value
+
+
+IdentifierText = Annotated[str, Field(pattern=r"\S"), AfterValidator(_not_blank)]
+"""A free-form identifier: at least one character besides whitespace."""
+
 IdentifierKind = Literal["partner_id", "user_id", "email", "phone", "end_user_ref", "iccid", "ip"]
 """The kinds of identifier a subject can be found by."""
 
@@ -30,11 +49,13 @@ IdentifierKind = Literal["partner_id", "user_id", "email", "phone", "end_user_re
 class SubjectRef(Contract):
     """Identifies a data subject by one or more identifiers; services look up each they index."""
 
-    partner_id: str | None = Field(default=None, max_length=64, examples=["ptn_01hx3y..."])
-    user_id: str | None = Field(default=None, max_length=64)
+    partner_id: IdentifierText | None = Field(
+        default=None, max_length=64, examples=["ptn_01hx3y..."]
+    )
+    user_id: IdentifierText | None = Field(default=None, max_length=64)
     email: EmailStr | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$")
-    end_user_ref: str | None = Field(default=None, min_length=1, max_length=128)
+    end_user_ref: IdentifierText | None = Field(default=None, max_length=128)
     iccid: str | None = Field(default=None, pattern=r"^89[0-9]{16,18}$")
     ip: IpAddress | None = None
 

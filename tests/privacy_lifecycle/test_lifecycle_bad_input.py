@@ -26,8 +26,21 @@ SUBMIT = SubmitPrivacyRequest.TYPE
         ("erasure", {"phone": "0612345678"}),
         ("erasure", {"iccid": "1234567890"}),
         ("erasure", {"ip": "300.1.2.3"}),
+        ("objection", {"user_id": "", "end_user_ref": "ref-1"}),
+        ("erasure", {"end_user_ref": " \t"}),
+        ("erasure", {"partner_id": "\x1c"}),
     ],
-    ids=["unknown type", "no identifier", "email", "phone", "iccid", "ip"],
+    ids=[
+        "unknown type",
+        "no identifier",
+        "email",
+        "phone",
+        "iccid",
+        "ip",
+        "empty user id",
+        "blank reference",
+        "partner id blank once stripped",
+    ],
 )
 def test_a_malformed_request_cannot_be_built(request_type: str, subject: dict[str, str]) -> None:
     """An unknown type, a subject without identifier or a malformed identifier is refused by
@@ -53,6 +66,8 @@ async def test_a_raw_body_that_fails_the_contract_is_answered_with_an_error(
         (_body("erasure", {}), "subject"),
         (_body("erasure", {"email": "not-an-email"}), "subject.email"),
         (_body("erasure", {"iccid": "12"}), "subject.iccid"),
+        (_body("objection", {"user_id": "", "end_user_ref": "r"}), "subject.user_id"),
+        (_body("erasure", {"end_user_ref": "\x1c"}), "subject.end_user_ref"),
         (b"{not json", "json"),
     ]
     async with world(base, fakes={"alpha": None}) as scene:
