@@ -26,7 +26,7 @@ from privacy import audit, lifecycle, store
 from privacy.audit import AuditKind
 from privacy.requests import Desk
 from privacy.store import Db
-from servicekit.grouped import Group, own_copies, per_process
+from servicekit.grouped import UPDATE_LIMIT, Group, own_copies, per_process
 from servicekit.outbox import add_outbox
 
 log = structlog.get_logger("privacy")
@@ -93,7 +93,9 @@ def _recordings(db: Db) -> Group[Recording, dict[str, Any] | None]:
     """This process's recordings of results in `db`, written together while one is at the
     store."""
     recordings: Group[Recording, dict[str, Any] | None] = per_process(
-        "record-result", db[store.REQUESTS], lambda: Group(lambda batch: _record_many(db, batch))
+        "record-result",
+        db[store.REQUESTS],
+        lambda: Group(lambda batch: _record_many(db, batch), UPDATE_LIMIT),
     )
     return recordings
 

@@ -21,6 +21,10 @@ from pymongo.errors import BulkWriteError, WriteError
 LIMIT = 256
 """Most documents one grouped command carries."""
 
+UPDATE_LIMIT = 64
+"""Most statements one grouped update command carries: FerretDB 1.24 never answers an update
+command of 100 statements or more (decision 0002)."""
+
 DUPLICATE_KEY = 11000
 
 Collection = AsyncCollection[dict[str, Any]]

@@ -27,6 +27,10 @@ Document = dict[str, Any]
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 """1 while the document holds unpublished messages, else 0 (an int: see decision 0002)."""
+CLEARS = "_outbox_clears"
+"""How many times a relay removed published messages from the document's outbox (absent:
+never). Writers only append, so a relay whose read saw this count and the outbox's length
+still sees both, the outbox holds exactly what it read."""
 
 log = structlog.get_logger("servicekit.outbox")
 
@@ -85,12 +89,22 @@ class OutboxWrites(monitoring.CommandListener):
         self._in_flight.pop(event.request_id, None)
 
 
-def _by_outbox_size(documents: Iterable[Document]) -> dict[int, list[Document]]:
-    """Documents grouped by how many outbox messages each held when read."""
-    groups: dict[int, list[Document]] = {}
+def _by_outbox_state(documents: Iterable[Document]) -> dict[tuple[int, int | None], list[Document]]:
+    """Documents grouped by the outbox length and clear count each had when read."""
+    groups: dict[tuple[int, int | None], list[Document]] = {}
     for document in documents:
-        groups.setdefault(len(document.get(OUTBOX, [])), []).append(document)
+        state = (len(document.get(OUTBOX, [])), document.get(CLEARS))
+        groups.setdefault(state, []).append(document)
     return groups
+
+
+def _unchanged(size: int, clears: int | None) -> dict[str, Any]:
+    """Criteria of an outbox still as read: as long, and nothing removed since."""
+    return {OUTBOX: {"$size": size}, CLEARS: {"$exists": False} if clears is None else clears}
+
+
+CLEARED = {"$set": {OUTBOX: [], PENDING: 0}, "$inc": {CLEARS: 1}}
+"""The update that empties an outbox."""
 
 
 def pending_write_collection(name: str, command: Mapping[str, Any]) -> str | None:
@@ -201,39 +215,42 @@ class OutboxRelay:
         and are then cleared together: one confirm wait and a few writes per batch, not one of
         each per document, which made a burst of outbox writes queue behind the relay."""
         collection = self.db[name]
-        found = collection.find({PENDING: 1}, {OUTBOX: 1}).limit(self.batch)
+        found = collection.find({PENDING: 1}, {OUTBOX: 1, CLEARS: 1}).limit(self.batch)
         documents = [document async for document in found]
         messages = [Outgoing.from_document(e) for d in documents for e in d.get(OUTBOX, [])]
         if messages:
             await self.bus.publish_many(messages)
-        for size, group in _by_outbox_size(documents).items():
-            await self._clear(collection, size, group)
+        for (size, clears), group in _by_outbox_state(documents).items():
+            await self._clear(collection, size, clears, group)
         return len(documents)
 
     async def _clear(
-        self, collection: AsyncCollection[dict[str, Any]], size: int, documents: list[Document]
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        size: int,
+        clears: int | None,
+        documents: list[Document],
     ) -> None:
-        """Empty the outboxes of documents that each held `size` published messages.
+        """Empty the outboxes of documents read with `size` messages (now published) and
+        `clears` earlier clears.
 
-        One write when nothing was appended meanwhile (the relay alone shortens an outbox, so
-        an unchanged size means unchanged); else each document on its own, where only what was
-        published goes."""
+        One write when each outbox is still as read; else, for each changed one, only what was
+        published is pulled. A message appended meanwhile thus stays pending, even when
+        another relay (another replica's) cleared the same document in between: its clear
+        counts, so the length alone no longer passes for "unchanged"."""
         ids = [document["_id"] for document in documents]
-        cleared = await collection.update_many(
-            {"_id": {"$in": ids}, OUTBOX: {"$size": size}}, {"$set": {OUTBOX: [], PENDING: 0}}
-        )
+        unchanged = _unchanged(size, clears)
+        cleared = await collection.update_many({"_id": {"$in": ids}, **unchanged}, CLEARED)
         if cleared.matched_count == len(ids):
             return
         for document in documents:
             entries = document.get(OUTBOX, [])
-            alone = await collection.update_one(
-                {"_id": document["_id"], OUTBOX: {"$size": size}},
-                {"$set": {OUTBOX: [], PENDING: 0}},
-            )
+            alone = await collection.update_one({"_id": document["_id"], **unchanged}, CLEARED)
             if alone.matched_count == 0:
                 if entries:
                     await collection.update_one(
-                        {"_id": document["_id"]}, {"$pullAll": {OUTBOX: entries}}
+                        {"_id": document["_id"]},
+                        {"$pullAll": {OUTBOX: entries}, "$inc": {CLEARS: 1}},
                     )
                 self.kick(collection.name)
 

@@ -97,3 +97,37 @@ async def test_a_message_appended_while_publishing_stays_for_the_next_drain(
         assert a[PENDING] == 0
     finally:
         await client.close()
+
+
+async def test_another_relays_clear_in_between_does_not_wipe_a_new_message(
+    settings: ServiceSettings,
+) -> None:
+    """Two relays (two replicas) drain the same document: while the first publishes, the
+    second publishes and clears it and a writer appends a new message, so the outbox is as
+    long as when the first read it. The first relay's clear leaves the new message pending,
+    and it is published next."""
+    client, first, bus = await _relay_with(settings)
+    other_client, second, other_bus = await _relay_with(settings)
+    things = client[settings.database_name("alpha")]["things"]
+    try:
+        await things.insert_one(with_outbox({"_id": "a"}, outgoing_thing(1)))
+
+        async def second_drains_then_a_write_appends() -> None:
+            await second.drain(["things"])
+            await things.update_one({"_id": "a"}, add_outbox({"$set": {"x": 1}}, outgoing_thing(2)))
+
+        bus.during_publish = second_drains_then_a_write_appends
+        await first.drain(["things"])
+        a = await things.find_one({"_id": "a"})
+        assert a is not None
+        assert [entry["message_id"] for entry in a[OUTBOX]] == ["msg_2"]
+        assert a[PENDING] == 1
+        await first.drain(["things"])
+        assert bus.calls == [["msg_1"], ["msg_2"]]
+        assert other_bus.calls == [["msg_1"]]
+        a = await things.find_one({"_id": "a"})
+        assert a is not None
+        assert (a[OUTBOX], a[PENDING]) == ([], 0)
+    finally:
+        await client.close()
+        await other_client.close()

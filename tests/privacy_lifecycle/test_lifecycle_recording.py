@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from privacy import results, store
+from servicekit.grouped import UPDATE_LIMIT
 from servicekit.settings import ServiceSettings
 from support.commands import Commands, watched_client
 from support.privacy_owners import task_result
@@ -87,3 +88,22 @@ async def test_a_result_alone_is_recorded_at_once_and_returns_the_request(
     assert commands.names == ["findAndModify"]
     stale = task_result("dsr_alone", "beta", task_id="dsr_alone.beta.0")
     assert await results.record(db, stale, "rcp_stale") is None
+
+
+@pytest.mark.timeout(60)
+async def test_many_results_arriving_together_are_all_recorded(
+    requests_db: tuple[Any, Commands],
+) -> None:
+    """300 answers at once (a large burst) are all recorded, in updates of at most
+    `UPDATE_LIMIT` statements each: FerretDB 1.24 never answers an update command of 100
+    statements or more."""
+    db, commands = requests_db
+    ids = [f"dsr_many{i}" for i in range(300)]
+    await db[store.REQUESTS].insert_many([open_request(i) for i in ids])
+    recorded = await asyncio.gather(
+        *(results.record(db, task_result(i, "alpha"), f"rcp_{i}") for i in ids)
+    )
+    assert all(document is not None for document in recorded)
+    stored = [document async for document in db[store.REQUESTS].find({})]
+    assert {d["tasks"]["alpha"]["receipt"] for d in stored} == {f"rcp_{i}" for i in ids}
+    assert max(commands.statements("update")) <= UPDATE_LIMIT
