@@ -39,6 +39,8 @@ def _not_blank(value: str) -> str:
     return value
 
 
+# The pattern states the rule in the JSON schema; the validator applies it exactly as the
+# services strip (str.strip also removes characters that `\S` counts as text, e.g. "\x1c").
 IdentifierText = Annotated[str, Field(pattern=r"\S"), AfterValidator(_not_blank)]
 """A free-form identifier: at least one character besides whitespace."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import AsyncMongoClient, monitoring
 
@@ -15,37 +15,45 @@ STATEMENTS = {"insert": "documents", "update": "updates", "delete": "deletes"}
 """The field of each write command that lists its statements."""
 
 
+class Sent(NamedTuple):
+    """One command a client sent."""
+
+    name: str
+    collection: str
+    statements: int
+    """How many documents, updates or deletes a write carried (0 for other commands)."""
+
+
 class Commands(monitoring.CommandListener):
-    """The commands a client sends, in order: each as (command name, collection)."""
+    """The commands a client sends, in order."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self._statements: list[tuple[str, int]] = []
+        self.sent: list[Sent] = []
 
     @property
     def names(self) -> list[str]:
         """The names of the commands sent, in order."""
-        return [name for name, _ in self.sent]
+        return [sent.name for sent in self.sent]
 
     def count(self, name: str, collection: str | None = None) -> int:
         """How many `name` commands were sent (to `collection`, when given)."""
-        return sum(1 for sent in self.sent if sent[0] == name and collection in (None, sent[1]))
+        return sum(
+            1 for sent in self.sent if sent.name == name and collection in (None, sent.collection)
+        )
 
     def statements(self, name: str) -> list[int]:
-        """How many statements (documents, updates or deletes) each `name` command carried."""
-        return [count for sent, count in self._statements if sent == name]
+        """How many statements each `name` command carried, in order."""
+        return [sent.statements for sent in self.sent if sent.name == name]
 
     def clear(self) -> None:
         """Forget what was sent so far."""
         self.sent.clear()
-        self._statements.clear()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         """Note one command."""
-        name = event.command_name
-        self.sent.append((name, str(event.command.get(name, ""))))
-        if name in STATEMENTS:
-            self._statements.append((name, len(event.command.get(STATEMENTS[name], ()))))
+        name, command = event.command_name, event.command
+        carried = len(command.get(STATEMENTS[name], ())) if name in STATEMENTS else 0
+        self.sent.append(Sent(name, str(command.get(name, "")), carried))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         """Nothing to note."""
