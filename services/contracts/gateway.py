@@ -37,10 +37,6 @@ class ApiRequestRecord(BaseModel):
     )
 
 
-"""Former name of the single-request event, kept only while `contracts/__init__.py` still
-imports it; remove once that import is gone."""
-
-
 class ApiRequestsLogged(Event):
     """A batch of API request records from one gateway process, for the logs service."""
 

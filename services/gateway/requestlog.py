@@ -60,21 +60,23 @@ class RequestLog:
         if request.path.startswith("/v1/"):
             principal = request.get(PRINCIPAL)
             route = route_of(request)
-            record = ApiRequestRecord(
-                request_id=request.get(REQUEST_ID, ""),
-                partner_id=principal.partner_id if principal else None,
-                key_id=principal.key_id if principal else None,
-                method=request.method,
-                route=route,
-                path=route if CREDENTIAL_PARAMETER in route else request.path[:512],
-                status=response.status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                ip=request.remote,
-                user_agent=request.headers.get("User-Agent", "")[:512] or None,
-                received_at=received_at,
-                request_bytes=request.content_length,
-                response_bytes=response.content_length,
-            )
+            # A mapping, checked when its batch is built: validating the whole batch at once
+            # costs less than building a model on every request.
+            record = {
+                "request_id": request.get(REQUEST_ID, ""),
+                "partner_id": principal.partner_id if principal else None,
+                "key_id": principal.key_id if principal else None,
+                "method": request.method,
+                "route": route,
+                "path": route if CREDENTIAL_PARAMETER in route else request.path[:512],
+                "status": response.status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "ip": request.remote,
+                "user_agent": request.headers.get("User-Agent", "")[:512] or None,
+                "received_at": received_at,
+                "request_bytes": request.content_length,
+                "response_bytes": response.content_length,
+            }
             self.shipper.offer(record)
         return response
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -9,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.metrics import Counter, Histogram
 
 from servicekit.correlation import bind_correlation_id
 from servicekit.ids import new_id
@@ -32,6 +34,18 @@ def route_of(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+@functools.lru_cache(maxsize=4096)
+def _request_metrics(
+    service: str, method: str, route: str, status: int
+) -> tuple[Counter, Histogram]:
+    """The counter and histogram children of one kind of request (looked up once: a label
+    lookup costs more than counting). Their number is bounded as the routes and statuses are."""
+    return (
+        HTTP_REQUESTS.labels(service, method, route, str(status)),
+        HTTP_SECONDS.labels(service, method, route),
+    )
+
+
 @web.middleware
 async def observe(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,8 +55,7 @@ async def observe(
     request_id = presented if _VALID_REQUEST_ID.match(presented) else new_id("req")
     structlog.contextvars.clear_contextvars()
     service = request.app[SERVICE_NAME]
-    structlog.contextvars.bind_contextvars(service=service)
-    bind_correlation_id(request_id, request_id=request_id)
+    bind_correlation_id(request_id, service=service, request_id=request_id)
     request[REQUEST_ID] = request_id
     started = time.perf_counter()
     status = 500
@@ -54,9 +67,9 @@ async def observe(
         http_error.headers[REQUEST_ID_HEADER] = request_id
         raise
     finally:
-        route = route_of(request)
-        HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
-        HTTP_SECONDS.labels(service, request.method, route).observe(time.perf_counter() - started)
+        requests, seconds = _request_metrics(service, request.method, route_of(request), status)
+        requests.inc()
+        seconds.observe(time.perf_counter() - started)
     response.headers[REQUEST_ID_HEADER] = request_id
     return response
 

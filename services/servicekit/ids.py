@@ -2,22 +2,66 @@
 
 from __future__ import annotations
 
-import secrets
+import functools
+import os
 import time
+from collections.abc import Iterator
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 _PAIRS = tuple(high + low for high in _ALPHABET for low in _ALPHABET)
 """Every two-digit string, indexed by the 10 bits it encodes: ten bits per lookup."""
 
-_MILLIS_DIGITS = 10
-_RANDOM_BITS = 80
+_RANDOM_BYTES = 10
+_MILLIS_SHIFTS = tuple(range(40, -1, -10))
+"""10 digits: 50 bits of milliseconds since the epoch."""
+_RANDOM_SHIFTS = tuple(range(8 * _RANDOM_BYTES - 10, -1, -10))
+"""16 digits: 80 random bits."""
+_DRAWS_PER_READ = 256
+"""Random values read from the OS at once: one system call per id costs more than the rest of
+making it."""
+
+_random_values: Iterator[int] = iter(())
 
 
-def _encode(value: int, length: int) -> str:
-    """The low `5 * length` bits of `value` as `length` base32 digits, most significant first."""
-    head = _ALPHABET[(value >> (5 * (length - 1))) & 31] if length % 2 else ""
-    top = 10 * (length // 2 - 1)
-    return head + "".join([_PAIRS[(value >> shift) & 1023] for shift in range(top, -1, -10)])
+def _read_random_values() -> Iterator[int]:
+    block = os.urandom(_RANDOM_BYTES * _DRAWS_PER_READ)
+    return iter(
+        [
+            int.from_bytes(block[start : start + _RANDOM_BYTES])
+            for start in range(0, len(block), _RANDOM_BYTES)
+        ]
+    )
+
+
+def _random_value() -> int:
+    """80 bits from the OS's CSPRNG (`next` on a list iterator is atomic, so threads share the
+    values safely; two that find it empty both read a block, which is harmless)."""
+    global _random_values
+    value = next(_random_values, None)
+    while value is None:
+        _random_values = _read_random_values()
+        value = next(_random_values, None)
+    return value
+
+
+def _forget_random_values() -> None:
+    """A forked child must not reuse the values its parent still holds."""
+    global _random_values
+    _random_values = iter(())
+
+
+os.register_at_fork(after_in_child=_forget_random_values)
+
+
+def _digits(value: int, shifts: tuple[int, ...]) -> str:
+    """The bits of `value` at `shifts` (ten each) as base32 digits, most significant first."""
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in shifts])
+
+
+@functools.lru_cache(maxsize=1)
+def _millis_digits(millis: int) -> str:
+    """Ids made within the same millisecond share these digits: encoded once."""
+    return _digits(millis, _MILLIS_SHIFTS)
 
 
 def new_id(prefix: str) -> str:
@@ -26,6 +70,5 @@ def new_id(prefix: str) -> str:
     Ids made later sort after ids made earlier (to the millisecond), so `_id` order is
     creation order and cursors can page by `_id`.
     """
-    millis = time.time_ns() // 1_000_000
-    value = (millis << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
-    return f"{prefix}_{_encode(value, _MILLIS_DIGITS + _RANDOM_BITS // 5)}"
+    millis = _millis_digits(time.time_ns() // 1_000_000)
+    return f"{prefix}_{millis}{_digits(_random_value(), _RANDOM_SHIFTS)}"

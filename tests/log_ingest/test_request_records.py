@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from ingest_support import API_REQUESTS, Ingest
 from prometheus_client import REGISTRY
 
+from contracts.gateway import ApiRequestRecord
 from gateway.requestlog import RequestLog
 from servicekit.bus import Bus
 from servicekit.http import SERVICE_NAME, observe
@@ -19,7 +20,6 @@ from servicekit.settings import ServiceSettings
 from servicekit.topology import Topology
 
 SECRET = "sk_test_0123456789abcdefsecret"
-Client = TestClient[web.Request, web.Application]
 Client = TestClient[web.Request, web.Application]
 
 
@@ -60,8 +60,8 @@ async def test_each_api_request_is_buffered_with_its_template_and_no_secret(
         answer = await client.get("/v1/orders/ord_42", headers=headers)
         assert answer.status == 200
         assert (await client.get("/healthz-like")).status == 200
-    [record] = request_log.shipper.held()
-    assert not isinstance(record, dict)
+    [held] = request_log.shipper.held()
+    record = ApiRequestRecord.model_validate(held)
     assert (record.route, record.path, record.status, record.method) == (
         "/v1/orders/{id}",
         "/v1/orders/ord_42",
@@ -103,3 +103,26 @@ async def test_buffered_requests_are_shipped_in_one_batch_and_stored_each(
     message_ids = {d["_id"].rsplit(":", 1)[0] for d in documents}
     assert len(message_ids) == 1
     assert [d["_id"].rsplit(":", 1)[1] for d in documents] == ["000", "001", "002"]
+
+
+async def test_an_invalid_record_is_dropped_and_counted_and_the_rest_of_its_batch_shipped(
+    ingest: Ingest,
+) -> None:
+    """A batch is checked at once; when one record in it is invalid, that one is dropped and
+    counted and the others are shipped and stored in their order."""
+    request_log = RequestLog(ingest.publisher.bus, ingest.settings)
+    async with client_of(request_log) as client:
+        first = await client.get("/v1/orders/ord_1")
+        [held] = request_log.shipper.held()
+        request_log.shipper.offer({**held, "status": 999})
+        second = await client.get("/v1/orders/ord_2")
+    assert request_log.shipper.buffered == 3
+    before = dropped()
+    await request_log.shipper.ship_all()
+    assert request_log.shipper.shipped == 2
+    assert dropped() == before + 1
+    documents = await ingest.stored(API_REQUESTS, 2)
+    assert [d["request_id"] for d in documents] == [
+        first.headers["X-Request-Id"],
+        second.headers["X-Request-Id"],
+    ]
