@@ -44,6 +44,18 @@ def _not_blank(value: str) -> str:
 IdentifierText = Annotated[str, Field(pattern=r"\S"), AfterValidator(_not_blank)]
 """A free-form identifier: at least one character besides whitespace."""
 
+FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+"""The name of a personal field a rectification corrects, e.g. `email` or `end_user_ref`:
+lower-case letters, digits and `_`. A request keeps its changes as a document with these keys,
+and a store refuses or misreads a key that is empty, holds a `.` or starts with `$`."""
+
+MAX_CHANGES = 32
+Changes = Annotated[
+    dict[FieldName, Annotated[str, Field(max_length=4096)]],
+    Field(max_length=MAX_CHANGES, json_schema_extra={"additionalProperties": False}),
+]
+"""Field name to corrected value (a postal address as its JSON)."""
+
 IdentifierKind = Literal["partner_id", "user_id", "email", "phone", "end_user_ref", "iccid", "ip"]
 """The kinds of identifier a subject can be found by."""
 
@@ -197,7 +209,7 @@ class RectifySubject(_SubjectCommand):
 
     TYPE: ClassVar[str] = "privacy.rectify_subject.v1"
 
-    changes: dict[str, str] = Field(min_length=1, description="Field name to corrected value.")
+    changes: Changes = Field(min_length=1, description="Field name to corrected value.")
 
 
 class CategoryOutcome(Contract):
@@ -338,7 +350,7 @@ class SubmitPrivacyRequest(Query):
     )
     type: RequestType
     subject: SubjectRef
-    changes: dict[str, str] | None = None
+    changes: Changes | None = None
 
     @model_validator(mode="after")
     def _fits_the_channel(self) -> SubmitPrivacyRequest:

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.apikeys import ApiKeyView, KeyMode, KeyName, KeyScopes
-from contracts.privacy import RequestType, SubjectRef, check_changes
+from contracts.privacy import Changes, RequestType, SubjectRef, check_changes
 
 
 class ApiModel(BaseModel):
@@ -49,8 +49,9 @@ class CreatePrivacyRequest(ApiModel):
 
     type: RequestType
     subject: SubjectRef
-    changes: dict[str, str] | None = Field(
-        default=None, description="Corrected values, for rectification requests only."
+    changes: Changes | None = Field(
+        default=None,
+        description="Corrected values by field name, for rectification requests only.",
     )
 
     @model_validator(mode="after")

@@ -312,7 +312,7 @@ def _errors(document: dict[str, Any], schema: Any, value: Any, path: str = "$") 
         elif keyword == "allOf":
             for option in rule:
                 errors += _errors(document, option, value, path)
-        elif keyword in ("properties", "additionalProperties", "required"):
+        elif keyword in ("properties", "patternProperties", "additionalProperties", "required"):
             if isinstance(value, dict):
                 errors += _object_errors(document, keyword, rule, schema, value, path)
         elif keyword == "items":
@@ -344,6 +344,7 @@ def _object_errors(
     path: str,
 ) -> list[str]:
     properties: dict[str, Any] = schema.get("properties", {})
+    patterns: dict[str, Any] = schema.get("patternProperties", {})
     if keyword == "required":
         return [f"{path}: {name!r} is required" for name in rule if name not in value]
     if keyword == "properties":
@@ -353,10 +354,18 @@ def _object_errors(
             if name in value
             for error in _errors(document, sub, value[name], f"{path}.{name}")
         ]
+    if keyword == "patternProperties":
+        return [
+            error
+            for name, item in value.items()
+            for pattern, sub in rule.items()
+            if re.search(pattern, name)
+            for error in _errors(document, sub, item, f"{path}.{name}")
+        ]
     return [
         error
         for name, item in value.items()
-        if name not in properties
+        if name not in properties and not any(re.search(pattern, name) for pattern in patterns)
         for error in _errors(document, rule, item, f"{path}.{name}")
     ]
 
@@ -526,6 +535,9 @@ def test_validator_rejects_what_the_models_reject(document: dict[str, Any]) -> N
     principal = document["components"]["messages"]["accounts.principal.v1"]["payload"]
     bad_scope = {**EXAMPLES["accounts.principal.v1"], "scopes": ["everything"]}
     assert any("one of" in error for error in _errors(document, principal, bad_scope))
+    rectify = document["components"]["messages"]["privacy.rectify_subject.v1"]["payload"]
+    dotted = {**EXAMPLES["privacy.rectify_subject.v1"], "changes": {"contact.name": "Ann"}}
+    assert any("nothing is allowed" in error for error in _errors(document, rectify, dotted))
 
 
 def test_a_new_contract_gets_its_channel_message_and_operation() -> None:

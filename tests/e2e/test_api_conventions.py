@@ -283,6 +283,19 @@ INVALID_BODIES: list[tuple[str, dict[str, Any], int, str, str | None]] = [
         "validation_failed",
         "subject",
     ),
+    (
+        "a change to a field named with a dot",
+        {
+            "json": {
+                "type": "rectification",
+                "subject": {"email": "a@example.com"},
+                "changes": {".name": "Ann"},
+            }
+        },
+        422,
+        "validation_failed",
+        None,
+    ),
 ]
 
 

@@ -51,8 +51,32 @@ def test_a_malformed_request_cannot_be_built(request_type: str, subject: dict[st
         )
 
 
-def _body(request_type: str, subject: dict[str, str]) -> bytes:
-    return json.dumps({"partner_id": PARTNER, "type": request_type, "subject": subject}).encode()
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"": "Ann"},
+        {".name": "Ann"},
+        {"contact.name": "Ann"},
+        {"$set": "Ann"},
+        {"Name": "Ann"},
+        {"name": "A" * 4097},
+        {f"field_{n}": "x" for n in range(33)},
+    ],
+    ids=["empty", "leading dot", "dotted", "dollar", "capital", "value too long", "too many"],
+)
+def test_a_rectification_names_fields_a_store_can_keep(changes: dict[str, str]) -> None:
+    """The changes' field names are lower-case letters, digits and `_` (a store refuses or
+    misreads an empty key, a `.` or a leading `$`); at most 32, each value 4,096 characters."""
+    subject = {"email": "ann@example.com"}
+    good = {"partner_id": PARTNER, "type": "rectification", "subject": subject}
+    SubmitPrivacyRequest.model_validate({**good, "changes": {"name": "Ann", "end_user_ref": "r"}})
+    with pytest.raises(ValidationError):
+        SubmitPrivacyRequest.model_validate({**good, "changes": changes})
+
+
+def _body(request_type: str, subject: dict[str, str], **more: Any) -> bytes:
+    fields = {"partner_id": PARTNER, "type": request_type, "subject": subject, **more}
+    return json.dumps(fields).encode()
 
 
 async def test_a_raw_body_that_fails_the_contract_is_answered_with_an_error(
@@ -68,6 +92,7 @@ async def test_a_raw_body_that_fails_the_contract_is_answered_with_an_error(
         (_body("erasure", {"iccid": "12"}), "subject.iccid"),
         (_body("objection", {"user_id": "", "end_user_ref": "r"}), "subject.user_id"),
         (_body("erasure", {"end_user_ref": "\x1c"}), "subject.end_user_ref"),
+        (_body("rectification", {"email": "a@example.com"}, changes={".x": "y"}), "changes"),
         (b"{not json", "json"),
     ]
     async with world(base, fakes={"alpha": None}) as scene:

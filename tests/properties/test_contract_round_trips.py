@@ -95,10 +95,9 @@ def _number(schema: Schema, integers: bool) -> st.SearchStrategy[Any]:
 def _object(schema: Schema, defs: Schema) -> st.SearchStrategy[dict[str, Json]]:
     properties: Schema = schema.get("properties", {})
     if not properties:
-        extra = schema.get("additionalProperties", {})
-        values = from_schema(extra, defs) if isinstance(extra, dict) else st.nothing()
+        keys, values = _entries(schema, defs)
         return st.dictionaries(
-            st.text(min_size=1, max_size=12),
+            keys,
             values,
             min_size=schema.get("minProperties", 0),
             max_size=schema.get("maxProperties", MAX_ITEMS),
@@ -110,6 +109,20 @@ def _object(schema: Schema, defs: Schema) -> st.SearchStrategy[dict[str, Json]]:
             name: from_schema(sub, defs) for name, sub in properties.items() if name not in required
         },
     )
+
+
+def _entries(
+    schema: Schema, defs: Schema
+) -> tuple[st.SearchStrategy[str], st.SearchStrategy[Json]]:
+    """Keys and values of a free-form object: its key pattern's (pydantic emits one, from the
+    key type), else any keys, with `additionalProperties`' values."""
+    patterns: Schema = schema.get("patternProperties", {})
+    if patterns:
+        [(pattern, values)] = patterns.items()
+        return _string({"pattern": pattern}), from_schema(values, defs)
+    extra = schema.get("additionalProperties", {})
+    values = from_schema(extra, defs) if isinstance(extra, dict) else st.nothing()
+    return st.text(min_size=1, max_size=12), values
 
 
 def from_schema(schema: Schema, defs: Schema) -> st.SearchStrategy[Json]:
